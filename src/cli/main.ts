@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// The `chroma-ha` command line: one subcommand per role (gateway, dev, ...).
+import { Command } from 'commander';
+import { VERSION } from '../version.js';
+import { gatewayCommand } from './gateway-command.js';
+import { devCommand } from './dev-command.js';
+
+const program = new Command('chroma-ha')
+  .description('High availability for Chroma: gateway, replication log, health monitor')
+  .version(VERSION);
+program.addCommand(gatewayCommand());
+program.addCommand(devCommand());
+
+await program.parseAsync(process.argv);

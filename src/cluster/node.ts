@@ -1,0 +1,47 @@
+// A Chroma node as the gateway sees it at run time: its configuration, connection pool, health,
+// role and replication position. Other modules read and change these fields; only this shape is shared.
+import type { NodeConfig } from '../config/load.js';
+import { NodeClient } from '../upstream/node-client.js';
+
+export type Health = 'unknown' | 'up' | 'down';
+export type Role = 'primary' | 'replica';
+/** syncing: behind the committed head; in-sync: caught up; diverged: stopped on an entry it cannot apply. */
+export type SyncState = 'syncing' | 'in-sync' | 'diverged';
+
+export class ClusterNode {
+  readonly client: NodeClient;
+  health: Health = 'unknown';
+  role: Role;
+  consecutiveFailures = 0;
+  consecutiveSuccesses = 0;
+  lastCheckAt: number | null = null;
+  lastLatencyMs: number | null = null;
+  lastError: string | null = null;
+  healthSince = Date.now();
+  /** Seq of the last log entry this node has applied (or that was skipped for it). */
+  appliedSeq = 0;
+  syncState: SyncState = 'syncing';
+  divergedReason: string | null = null;
+  inFlight = 0;
+
+  constructor(
+    readonly config: NodeConfig,
+    connectTimeoutMs: number,
+  ) {
+    this.role = config.configuredRole;
+    this.client = new NodeClient(config.name, config.url, config.authHeaders, connectTimeoutMs);
+  }
+
+  get id(): string {
+    return this.config.id;
+  }
+  get name(): string {
+    return this.config.name;
+  }
+  get priority(): number {
+    return this.config.priority;
+  }
+  get isUp(): boolean {
+    return this.health === 'up';
+  }
+}

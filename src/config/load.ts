@@ -1,0 +1,123 @@
+// Turns environment variables (and CLI flags, given as the same names) into a validated configuration.
+// Every error names the variable at fault, so a bad deploy fails at start-up with a readable message.
+import { gatewaySettings, type Setting } from './settings.js';
+import { redactUrl } from '../log/redact.js';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Env = Record<string, string | undefined>;
+
+/** Parses one setting; returns undefined for an unset optional setting. */
+export function readSetting<T>(env: Env, setting: Setting): T | undefined {
+  const raw = env[setting.env]?.trim();
+  const value = raw === undefined || raw === '' ? setting.default : raw;
+  if (value === undefined) return undefined;
+  const parsed = setting.schema.safeParse(value);
+  if (!parsed.success) {
+    const shown = setting.secret ? '(hidden)' : JSON.stringify(redactUrl(value));
+    const reason = parsed.error.issues.map((i) => i.message).join('; ');
+    throw new ConfigError(`${setting.env}=${shown} is invalid: ${reason}`);
+  }
+  return parsed.data as T;
+}
+
+export interface NodeConfig {
+  /** Stable key for the node in the store: its URL without credentials. */
+  id: string;
+  /** Short display name: primary, replica-1, ... */
+  name: string;
+  /** Base URL without credentials or trailing slash. */
+  url: string;
+  /** Headers sent on the gateway's own requests to this node (from URL credentials). */
+  authHeaders: Record<string, string>;
+  priority: number;
+  configuredRole: 'primary' | 'replica';
+}
+
+export interface GatewayConfig {
+  port: number;
+  host: string;
+  nodes: NodeConfig[];
+  checkIntervalMs: number;
+  fastCheckIntervalMs: number;
+  failureThreshold: number;
+  recoveryThreshold: number;
+  healthCheckTimeoutMs: number;
+  requestTimeoutMs: number;
+  writeTimeoutMs: number;
+  maxBodyBytes: number;
+  dataDir: string;
+  databaseUrl?: string;
+  logLevel: string;
+  adminToken?: string;
+  shutdownTimeoutMs: number;
+}
+
+export function loadGatewayConfig(env: Env): GatewayConfig {
+  const s = gatewaySettings;
+  const get = <T>(setting: Setting) => readSetting<T>(env, setting);
+  const primary = get<string>(s.PRIMARY_URL);
+  if (!primary) throw new ConfigError('PRIMARY_URL is required: the URL of the primary Chroma node');
+  const replicas = [
+    ...(get<string>(s.REPLICA_URL) ? [get<string>(s.REPLICA_URL)!] : []),
+    ...(get<string[]>(s.REPLICA_URLS) ?? []),
+  ];
+  const urls = [primary, ...replicas];
+  const priorities = get<number[]>(s.NODE_PRIORITIES);
+  if (priorities && priorities.length !== urls.length) {
+    throw new ConfigError(
+      `NODE_PRIORITIES has ${priorities.length} values but there are ${urls.length} nodes (primary first, then replicas)`,
+    );
+  }
+  const nodes = urls.map((raw, i) => nodeConfig(raw, i, priorities?.[i]));
+  const seen = new Set<string>();
+  for (const node of nodes) {
+    if (seen.has(node.id)) throw new ConfigError(`REPLICA_URLS lists ${node.id} more than once (or it is also PRIMARY_URL)`);
+    seen.add(node.id);
+  }
+  const ms = (setting: Setting) => Math.round(get<number>(setting)! * 1000);
+  return {
+    port: get<number>(s.PORT)!,
+    host: get<string>(s.HOST)!,
+    nodes,
+    checkIntervalMs: ms(s.CHECK_INTERVAL),
+    fastCheckIntervalMs: ms(s.FAST_CHECK_INTERVAL),
+    failureThreshold: get<number>(s.FAILURE_THRESHOLD)!,
+    recoveryThreshold: get<number>(s.RECOVERY_THRESHOLD)!,
+    healthCheckTimeoutMs: ms(s.HEALTH_CHECK_TIMEOUT),
+    requestTimeoutMs: ms(s.REQUEST_TIMEOUT),
+    writeTimeoutMs: ms(s.WRITE_TIMEOUT),
+    maxBodyBytes: get<number>(s.MAX_BODY_BYTES)!,
+    dataDir: get<string>(s.DATA_DIR)!,
+    databaseUrl: get<string>(s.DATABASE_URL),
+    logLevel: get<string>(s.LOG_LEVEL)!,
+    adminToken: get<string>(s.ADMIN_TOKEN),
+    shutdownTimeoutMs: ms(s.SHUTDOWN_TIMEOUT),
+  };
+}
+
+function nodeConfig(raw: string, index: number, priority: number | undefined): NodeConfig {
+  const parsed = new URL(raw);
+  const authHeaders: Record<string, string> = {};
+  if (parsed.username || parsed.password) {
+    const user = decodeURIComponent(parsed.username);
+    const pass = decodeURIComponent(parsed.password);
+    authHeaders.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+    parsed.username = '';
+    parsed.password = '';
+  }
+  const url = parsed.toString().replace(/\/+$/, '');
+  return {
+    id: url,
+    name: index === 0 ? 'primary' : `replica-${index}`,
+    url,
+    authHeaders,
+    priority: priority ?? (index === 0 ? 100 : 81 - index),
+    configuredRole: index === 0 ? 'primary' : 'replica',
+  };
+}

@@ -1,0 +1,137 @@
+// The gateway's settings: one table that is the single source of truth for env var names, CLI flags,
+// defaults, validation and the configuration reference in the docs.
+import { z } from 'zod';
+
+export interface Setting {
+  /** Environment variable name; the CLI flag is derived from it (PRIMARY_URL -> --primary-url). */
+  env: string;
+  description: string;
+  /** Default as the user would write it in the environment, or undefined when the setting is optional. */
+  default?: string;
+  secret?: boolean;
+  schema: z.ZodType<unknown>;
+}
+
+const seconds = z.coerce.number().positive('must be a positive number of seconds');
+const positiveInt = z.coerce.number().int('must be a whole number').positive('must be at least 1');
+const port = z.coerce.number().int().min(0).max(65535, 'must be a port number (0-65535)');
+const url = z
+  .string()
+  .url('must be an absolute URL such as http://host:8000')
+  .refine((u) => /^https?:\/\//.test(u), 'must use http:// or https://');
+const urlList = z
+  .string()
+  .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
+  .pipe(z.array(url));
+
+export const gatewaySettings = {
+  PORT: { env: 'PORT', description: 'Port the gateway listens on.', default: '8000', schema: port },
+  HOST: { env: 'HOST', description: 'Address the gateway binds to.', default: '0.0.0.0', schema: z.string().min(1) },
+  PRIMARY_URL: {
+    env: 'PRIMARY_URL',
+    description: 'URL of the primary Chroma node (credentials in the URL are used for the node and never shown).',
+    schema: url,
+  },
+  REPLICA_URL: { env: 'REPLICA_URL', description: 'URL of one replica Chroma node (the guide\'s variable).', schema: url },
+  REPLICA_URLS: {
+    env: 'REPLICA_URLS',
+    description: 'Comma-separated URLs of replica nodes; combined with REPLICA_URL.',
+    schema: urlList,
+  },
+  NODE_PRIORITIES: {
+    env: 'NODE_PRIORITIES',
+    description:
+      'Comma-separated priorities in node order (primary first, then REPLICA_URL, then REPLICA_URLS). Higher wins a failover. Default: 100 for the primary, 80, 79, ... for replicas.',
+    schema: z
+      .string()
+      .transform((s) => s.split(',').map((p) => p.trim()))
+      .pipe(z.array(z.string().regex(/^-?\d+$/, 'priorities must be whole numbers').transform(Number))),
+  },
+  CHECK_INTERVAL: {
+    env: 'CHECK_INTERVAL',
+    description: 'Seconds between health probes of a steady node (HAProxy `inter`).',
+    default: '1',
+    schema: seconds,
+  },
+  FAST_CHECK_INTERVAL: {
+    env: 'FAST_CHECK_INTERVAL',
+    description: 'Seconds between probes while a node is changing state (HAProxy `fastinter`).',
+    default: '0.1',
+    schema: seconds,
+  },
+  FAILURE_THRESHOLD: {
+    env: 'FAILURE_THRESHOLD',
+    description: 'Consecutive failed checks before a node is marked down (HAProxy `fall`).',
+    default: '3',
+    schema: positiveInt,
+  },
+  RECOVERY_THRESHOLD: {
+    env: 'RECOVERY_THRESHOLD',
+    description: 'Consecutive successful checks before a down node is marked up (HAProxy `rise`).',
+    default: '2',
+    schema: positiveInt,
+  },
+  HEALTH_CHECK_TIMEOUT: {
+    env: 'HEALTH_CHECK_TIMEOUT',
+    description: 'Seconds a health probe may take before it counts as failed.',
+    default: '1',
+    schema: seconds,
+  },
+  REQUEST_TIMEOUT: {
+    env: 'REQUEST_TIMEOUT',
+    description: 'Seconds an upstream request may wait for response headers or between body chunks before the client gets 504.',
+    default: '30',
+    schema: seconds,
+  },
+  WRITE_TIMEOUT: {
+    env: 'WRITE_TIMEOUT',
+    description: 'Seconds a write may wait for a primary (for instance during a failover) before the client gets 503.',
+    default: '20',
+    schema: seconds,
+  },
+  MAX_BODY_BYTES: {
+    env: 'MAX_BODY_BYTES',
+    description: 'Largest request body accepted; larger bodies get 413.',
+    default: String(32 * 1024 * 1024),
+    schema: positiveInt,
+  },
+  DATA_DIR: {
+    env: 'DATA_DIR',
+    description: 'Directory for the embedded SQLite replication log (used when DATABASE_URL is not set).',
+    default: './data',
+    schema: z.string().min(1),
+  },
+  DATABASE_URL: {
+    env: 'DATABASE_URL',
+    description: 'PostgreSQL connection string; when set, the replication log lives there instead of SQLite.',
+    secret: true,
+    schema: z
+      .string()
+      .refine((s) => /^postgres(ql)?:\/\//.test(s), 'must be a postgres:// or postgresql:// connection string'),
+  },
+  LOG_LEVEL: {
+    env: 'LOG_LEVEL',
+    description: 'Log level: fatal, error, warn, info, debug, trace or silent.',
+    default: 'info',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  },
+  ADMIN_TOKEN: {
+    env: 'ADMIN_TOKEN',
+    description: 'Bearer token required by the admin endpoints (/admin/*). Without it they are disabled.',
+    secret: true,
+    schema: z.string().min(16, 'must be at least 16 characters'),
+  },
+  SHUTDOWN_TIMEOUT: {
+    env: 'SHUTDOWN_TIMEOUT',
+    description: 'Seconds the gateway waits for in-flight requests on SIGTERM before closing connections.',
+    default: '10',
+    schema: seconds,
+  },
+} satisfies Record<string, Setting>;
+
+export type GatewaySettingName = keyof typeof gatewaySettings;
+
+/** `PRIMARY_URL` -> `primary-url`: the CLI flag for a setting. */
+export function flagName(env: string): string {
+  return env.toLowerCase().replace(/_/g, '-');
+}

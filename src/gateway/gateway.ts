@@ -1,0 +1,141 @@
+// Composition root of the gateway: opens the store, rebuilds the in-memory log and catalog from it,
+// wires health checking, appliers, failover and the HTTP server together, and tears them down in order.
+import type { GatewayConfig } from '../config/load.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { redactUrl } from '../log/redact.js';
+import { ClusterNode } from '../cluster/node.js';
+import { Cluster } from '../cluster/cluster.js';
+import { ClusterEventBus } from '../cluster/events.js';
+import { HealthChecker } from '../health/checker.js';
+import { createStore } from '../store/open.js';
+import type { ReplicationStore } from '../store/types.js';
+import { Catalog } from '../replication/catalog.js';
+import { ReplicationLog } from '../replication/log.js';
+import { NodeApplier } from '../replication/applier.js';
+import { FailoverCoordinator } from '../replication/failover.js';
+import { Adopter } from '../replication/adopt.js';
+import { ReadRouter } from '../routing/read-router.js';
+import { Mutex } from '../util/signal.js';
+import { ApiHandler } from './api.js';
+import { GatewayServer } from './server.js';
+import { gatewayHealth, gatewayStatus } from './status.js';
+import { sendJson } from './errors.js';
+
+export class Gateway {
+  readonly startedAt = Date.now();
+  port = 0;
+  private appliers: NodeApplier[] = [];
+
+  private constructor(
+    readonly config: GatewayConfig,
+    readonly logger: Logger,
+    readonly store: ReplicationStore,
+    readonly cluster: Cluster,
+    readonly catalog: Catalog,
+    readonly log: ReplicationLog,
+    readonly health: HealthChecker,
+    private readonly failover: FailoverCoordinator,
+    private readonly adopter: Adopter,
+    readonly server: GatewayServer,
+    readonly events: ClusterEventBus,
+  ) {}
+
+  static async create(config: GatewayConfig, logger: Logger = createLogger(config.logLevel)): Promise<Gateway> {
+    const store = createStore(config);
+    await store.init();
+    const state = await store.loadState();
+    const nodes = config.nodes.map((c) => new ClusterNode(c, Math.min(config.healthCheckTimeoutMs, 2_000)));
+    for (const n of nodes) n.appliedSeq = state.positions.get(n.id) ?? 0;
+    const catalog = new Catalog();
+    catalog.load(state);
+    const log = new ReplicationLog(store);
+    log.load(state);
+    const cluster = new Cluster(nodes);
+    const events = new ClusterEventBus();
+    const primaryLane = new Mutex();
+    const health = new HealthChecker(
+      nodes,
+      {
+        intervalMs: config.checkIntervalMs,
+        fastIntervalMs: config.fastCheckIntervalMs,
+        fall: config.failureThreshold,
+        rise: config.recoveryThreshold,
+        timeoutMs: config.healthCheckTimeoutMs,
+      },
+      events,
+      logger,
+    );
+    const failover = new FailoverCoordinator({ cluster, log, store, events, logger, primaryLane });
+    await failover.restore(state.cluster);
+    const adopter = new Adopter({ catalog, store, primaryLane, timeoutMs: config.requestTimeoutMs });
+    const router = new ReadRouter(cluster, catalog, log);
+    const api = new ApiHandler({
+      cluster,
+      catalog,
+      log,
+      router,
+      adopter,
+      health,
+      events,
+      requestTimeoutMs: config.requestTimeoutMs,
+      writeTimeoutMs: config.writeTimeoutMs,
+      maxBodyBytes: config.maxBodyBytes,
+    });
+    const server = new GatewayServer(api, events, logger);
+    const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, adopter, server, events);
+    gw.appliers = nodes.map(
+      (node) =>
+        new NodeApplier(node, {
+          cluster,
+          log,
+          catalog,
+          store,
+          health,
+          events,
+          logger,
+          primaryLane,
+          requestTimeoutMs: config.requestTimeoutMs,
+        }),
+    );
+    return gw;
+  }
+
+  async start(): Promise<number> {
+    const { cluster, events, log, logger, config } = this;
+    events.on('node-health', ({ node, to }) => {
+      const n = cluster.nodes.find((x) => x.name === node);
+      if (to === 'down') this.appliers.find((a) => a.node === n)?.abortInFlight();
+      if (to === 'up' && n === cluster.primary) void this.adopter.adopt(n, ['default_tenant'], true).catch(() => 0);
+      log.changed.notify();
+    });
+    this.server.endpoint('/health', (_req, res) => {
+      const h = gatewayHealth(cluster);
+      sendJson(res, h.code, { status: h.status, primary: cluster.primary.isUp ? cluster.primary.name : null });
+    });
+    this.server.endpoint('/status', async (_req, res) => {
+      sendJson(res, 200, await gatewayStatus(cluster, log, this.store, this.startedAt));
+    });
+    this.health.start();
+    for (const a of this.appliers) a.start();
+    this.failover.start();
+    this.port = await this.server.listen(config.port, config.host);
+    logger.info(
+      {
+        port: this.port,
+        store: this.store.kind,
+        nodes: cluster.nodes.map((n) => ({ name: n.name, url: redactUrl(n.config.url), priority: n.priority })),
+      },
+      `chroma-ha gateway listening on ${config.host}:${this.port}`,
+    );
+    return this.port;
+  }
+
+  async stop(): Promise<void> {
+    await this.server.close(this.config.shutdownTimeoutMs);
+    this.failover.stop();
+    this.health.stop();
+    await Promise.all(this.appliers.map((a) => a.stop()));
+    await Promise.all(this.cluster.nodes.map((n) => n.client.close()));
+    await this.store.close();
+  }
+}

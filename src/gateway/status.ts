@@ -1,0 +1,81 @@
+// The gateway's own answers about itself: GET /health (can it serve?) and GET /status (everything an
+// operator or the monitor needs: nodes, roles, health, replication positions and lag, failovers).
+// URLs are shown without credentials; no secret appears here.
+import type { Cluster } from '../cluster/cluster.js';
+import type { ClusterNode } from '../cluster/node.js';
+import type { ReplicationLog } from '../replication/log.js';
+import type { ReplicationStore } from '../store/types.js';
+import { redactUrl } from '../log/redact.js';
+import { VERSION } from '../version.js';
+
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+export function gatewayHealth(cluster: Cluster): { status: HealthStatus; code: number } {
+  const up = cluster.nodes.filter((n) => n.isUp);
+  if (up.length === 0) return { status: 'unhealthy', code: 503 };
+  const allGood = up.length === cluster.nodes.length && cluster.primary.isUp && cluster.nodes.every((n) => n.syncState !== 'diverged');
+  return { status: allGood ? 'healthy' : 'degraded', code: 200 };
+}
+
+export function syncStateOf(node: ClusterNode, log: ReplicationLog): ClusterNode['syncState'] {
+  if (node.syncState === 'diverged') return 'diverged';
+  return node.appliedSeq >= log.committedHead ? 'in-sync' : 'syncing';
+}
+
+export async function gatewayStatus(cluster: Cluster, log: ReplicationLog, store: ReplicationStore, startedAt: number) {
+  const health = gatewayHealth(cluster);
+  let storeReachable = true;
+  let logStats: { head: number; entries: number; bytes: number } | null = null;
+  try {
+    logStats = await store.stats();
+  } catch {
+    storeReachable = false;
+  }
+  const nodes = await Promise.all(
+    cluster.nodes.map(async (n) => {
+      const lagEntries = Math.max(0, log.committedHead - n.appliedSeq);
+      let lagSeconds = 0;
+      if (lagEntries > 0 && storeReachable) {
+        const next = await store.firstCommittedAfter(n.appliedSeq).catch(() => null);
+        if (next) lagSeconds = Math.max(0, (Date.now() - next.createdAt) / 1000);
+      }
+      return {
+        name: n.name,
+        url: redactUrl(n.config.url),
+        role: n.role,
+        priority: n.priority,
+        health: n.health,
+        healthSince: new Date(n.healthSince).toISOString(),
+        consecutiveFailures: n.consecutiveFailures,
+        consecutiveSuccesses: n.consecutiveSuccesses,
+        lastCheck: n.lastCheckAt ? new Date(n.lastCheckAt).toISOString() : null,
+        latencyMs: n.lastLatencyMs,
+        lastError: n.lastError ? redactUrl(n.lastError) : null,
+        appliedPosition: n.appliedSeq,
+        lagEntries,
+        lagSeconds: Math.round(lagSeconds * 1000) / 1000,
+        syncState: syncStateOf(n, log),
+        divergedReason: n.divergedReason,
+        inFlight: n.inFlight,
+      };
+    }),
+  );
+  return {
+    status: health.status,
+    version: VERSION,
+    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+    primary: cluster.primary.name,
+    epoch: cluster.epoch,
+    failovers: { count: cluster.failoverCount, last: cluster.lastFailover },
+    nodes,
+    log: {
+      store: store.kind,
+      storeReachable,
+      head: logStats?.head ?? log.head,
+      committedHead: log.committedHead,
+      entries: logStats?.entries ?? null,
+      bytes: logStats?.bytes ?? null,
+      pendingWrites: log.pendingCount,
+    },
+  };
+}

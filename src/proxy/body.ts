@@ -1,0 +1,23 @@
+// Reads a client's request body into memory, refusing more than the configured limit. Writes must be
+// buffered anyway (they are logged); reads are buffered so a failed attempt can be retried elsewhere.
+import type { IncomingMessage } from 'node:http';
+import { errors } from '../gateway/errors.js';
+
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    req.resume();
+    throw errors.tooLarge(limit);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      req.resume();
+      throw errors.tooLarge(limit);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,228 @@
+// One applier per node brings that node to the end of the log, strictly in log order. On a replica it
+// applies committed entries and skips rejected ones. On the primary it also applies pending entries,
+// and the primary's answer becomes the entry's outcome (committed or rejected) before the client hears
+// it. An entry a node cannot apply is retried with backoff, then the node is marked diverged: never skipped.
+import type { ClusterNode } from '../cluster/node.js';
+import type { Cluster } from '../cluster/cluster.js';
+import type { ClusterEventBus } from '../cluster/events.js';
+import type { HealthChecker } from '../health/checker.js';
+import type { Logger } from '../log/logger.js';
+import type { LogEntry, ReplicationStore } from '../store/types.js';
+import type { Catalog } from './catalog.js';
+import type { ReplicationLog } from './log.js';
+import { applyEntry, type ApplyMode, type ApplyResult } from './apply-entry.js';
+import { UpstreamError } from '../upstream/node-client.js';
+import { sleep, type Mutex } from '../util/signal.js';
+
+export interface ApplierDeps {
+  cluster: Cluster;
+  log: ReplicationLog;
+  catalog: Catalog;
+  store: ReplicationStore;
+  health: HealthChecker;
+  events: ClusterEventBus;
+  logger: Logger;
+  /** Held while the primary applies a pending entry, so a role change never overlaps a write. */
+  primaryLane: Mutex;
+  requestTimeoutMs: number;
+  /** Attempts at an entry the node answers with an error before the node is declared diverged. */
+  maxApplyAttempts?: number;
+}
+
+const BATCH = 200;
+
+export class NodeApplier {
+  private stopped = false;
+  private inFlight: AbortController | null = null;
+  private persistedSeq: number;
+  private attempts = 0;
+  private loopDone: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly node: ClusterNode,
+    private readonly deps: ApplierDeps,
+  ) {
+    this.persistedSeq = node.appliedSeq;
+  }
+
+  start(): void {
+    this.loopDone = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.inFlight?.abort();
+    this.deps.log.changed.notify();
+    await this.loopDone;
+  }
+
+  /** Gives up on the request in flight (the node was marked down); the entry stays pending or in doubt. */
+  abortInFlight(): void {
+    this.inFlight?.abort();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const progressed = await this.step();
+        if (!progressed) await this.deps.log.changed.wait(1_000);
+      } catch (err) {
+        // The store failed (e.g. PostgreSQL down): nothing was recorded, so the same entry is retried.
+        this.deps.logger.warn({ node: this.node.name, err: (err as Error).message }, 'applier step failed');
+        await sleep(250);
+      }
+    }
+  }
+
+  /** Applies what it can; returns false when there is nothing to do until something changes. */
+  private async step(): Promise<boolean> {
+    const node = this.node;
+    if (!node.isUp || node.syncState === 'diverged') return false;
+    const entries = await this.deps.store.readAfter(node.appliedSeq, BATCH);
+    let progressed = false;
+    for (const entry of entries) {
+      if (this.stopped || !node.isUp) break;
+      if (entry.state === 'rejected' || entry.state === 'aborted') {
+        node.appliedSeq = entry.seq;
+        progressed = true;
+        continue;
+      }
+      const done = entry.state === 'committed' ? await this.replicate(entry) : await this.decide(entry);
+      if (!done) break;
+      progressed = true;
+    }
+    await this.persistSkips();
+    this.refreshSyncState();
+    return progressed;
+  }
+
+  /** Applies an entry the primary committed. Returns false when the loop must pause. */
+  private async replicate(entry: LogEntry): Promise<boolean> {
+    const result = await this.send(entry, 'replicate');
+    if (!result) return false;
+    if (result.kind === 'not-held') {
+      this.node.appliedSeq = entry.seq;
+      return true;
+    }
+    if (result.kind === 'missing') return this.failedAttempt(entry, result.message, true);
+    if (result.status < 200 || result.status >= 300) {
+      return this.failedAttempt(entry, `answered ${result.status}: ${result.body.slice(0, 300)}`, false);
+    }
+    await this.deps.store.recordApply({ nodeId: this.node.id, seq: entry.seq, changes: result.changes });
+    this.deps.catalog.apply(result.changes);
+    this.advance(entry.seq, true);
+    return true;
+  }
+
+  /** The primary applies a pending entry; its answer is the outcome. Returns false when the loop must pause. */
+  private async decide(entry: LogEntry): Promise<boolean> {
+    const { cluster, log, store, catalog, primaryLane } = this.deps;
+    if (cluster.primary !== this.node) return false; // replicas wait for the primary's outcome
+    const release = await primaryLane.lock();
+    try {
+      if (cluster.primary !== this.node || !this.node.isUp) return false;
+      const claim = log.claim(entry.seq);
+      if (!claim) {
+        this.advance(entry.seq, false);
+        return true;
+      }
+      const mode: ApplyMode = claim.inDoubt ? 'decide-replay' : 'decide';
+      const result = await this.send(entry, mode, claim.clientHeaders);
+      if (!result) return false;
+      let answer: { status: number; contentType: string | undefined; body: string };
+      let changes = {};
+      let collectionId = entry.collectionId;
+      if (result.kind === 'answered') {
+        if (result.status === 502 || result.status === 503 || result.status === 504) {
+          // A proxy in front of the node answered for it: the node itself may or may not have the write.
+          log.markInDoubt(entry.seq);
+          this.deps.health.reportFailure(this.node, `answered ${result.status}`);
+          await sleep(100);
+          return false;
+        }
+        answer = result;
+        changes = result.changes;
+        collectionId = result.collectionId;
+      } else {
+        answer = chromaError(404, 'NotFoundError', result.kind === 'missing' ? result.message : 'collection not held by the primary');
+      }
+      const committed = answer.status >= 200 && answer.status < 300;
+      const state = committed ? 'committed' : 'rejected';
+      const recorded = await store.recordApply({
+        nodeId: this.node.id,
+        seq: entry.seq,
+        outcome: { state, status: answer.status, collectionId },
+        changes: committed ? changes : undefined,
+      });
+      if (!recorded) return false; // someone else decided it meanwhile; re-read the log
+      if (committed) catalog.apply(changes);
+      this.advance(entry.seq, true);
+      log.resolve({ ...entry, collectionId, state }, state, { ...answer, nodeId: this.node.id });
+      return true;
+    } finally {
+      release();
+    }
+  }
+
+  /** Sends one entry; on a connection failure reports the node and returns null. */
+  private async send(entry: LogEntry, mode: ApplyMode, clientHeaders?: Record<string, string>): Promise<ApplyResult | null> {
+    const controller = new AbortController();
+    this.inFlight = controller;
+    try {
+      return await applyEntry(entry, mode, {
+        node: this.node,
+        catalog: this.deps.catalog,
+        timeoutMs: this.deps.requestTimeoutMs,
+        signal: controller.signal,
+        clientHeaders,
+      });
+    } catch (err) {
+      if (!(err instanceof UpstreamError)) throw err;
+      if (mode !== 'replicate' && !err.notSent) this.deps.log.markInDoubt(entry.seq);
+      if (err.kind !== 'aborted') this.deps.health.reportFailure(this.node, err.message);
+      await sleep(50);
+      return null;
+    } finally {
+      this.inFlight = null;
+    }
+  }
+
+  private async failedAttempt(entry: LogEntry, message: string, permanent: boolean): Promise<boolean> {
+    const max = this.deps.maxApplyAttempts ?? 5;
+    this.attempts++;
+    if (!permanent && this.attempts < max) {
+      this.deps.logger.warn({ node: this.node.name, seq: entry.seq, attempt: this.attempts, error: message }, 'replica could not apply entry; retrying');
+      await sleep(Math.min(200 * 2 ** this.attempts, 5_000));
+      return false;
+    }
+    this.node.syncState = 'diverged';
+    this.node.divergedReason = `entry ${entry.seq} (${entry.op}): ${message}`;
+    this.deps.logger.error({ node: this.node.name, seq: entry.seq, error: message }, 'node diverged: it cannot apply a committed entry');
+    this.deps.events.emit('node-diverged', { node: this.node.name, seq: entry.seq, error: message, at: Date.now() });
+    return false;
+  }
+
+  private advance(seq: number, persisted: boolean): void {
+    this.node.appliedSeq = seq;
+    if (persisted) this.persistedSeq = seq;
+    this.attempts = 0;
+    this.deps.log.changed.notify();
+  }
+
+  private async persistSkips(): Promise<void> {
+    if (this.node.appliedSeq > this.persistedSeq) {
+      await this.deps.store.advancePosition(this.node.id, this.node.appliedSeq);
+      this.persistedSeq = this.node.appliedSeq;
+      this.deps.log.changed.notify();
+    }
+  }
+
+  private refreshSyncState(): void {
+    if (this.node.syncState === 'diverged') return;
+    this.node.syncState = this.node.appliedSeq >= this.deps.log.committedHead ? 'in-sync' : 'syncing';
+  }
+}
+
+function chromaError(status: number, error: string, message: string) {
+  return { status, contentType: 'application/json', body: JSON.stringify({ error, message }) };
+}

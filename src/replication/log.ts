@@ -1,0 +1,121 @@
+// The replication log as the gateway holds it in memory: appending writes, waiting for their outcome,
+// and the committed positions that read routing needs (per collection, and for the catalog as a whole).
+// The durable copy is the store; this object is rebuilt from it at start-up.
+import type { LogEntry, NewEntry, ReplicationStore, StoredState } from '../store/types.js';
+import { Signal } from '../util/signal.js';
+
+/** The primary's answer to a write, as the client will receive it. */
+export interface WriteResult {
+  status: number;
+  contentType: string | undefined;
+  body: string;
+  /** The node that applied it (for the response header and for id rewriting). */
+  nodeId: string;
+}
+
+interface PendingWrite {
+  seq: number;
+  /** Credentials the client sent, forwarded to the primary when it applies this entry. */
+  clientHeaders: Record<string, string>;
+  /** Set once the entry has been handed to a primary: from then on it cannot be aborted. */
+  sending: boolean;
+  aborted: boolean;
+  resolve: (r: WriteResult) => void;
+}
+
+/** Key under which catalog-changing entries (collections, databases, tenants, reset) are tracked. */
+export const CATALOG_KEY = '';
+const RECORD_OPS = new Set(['add', 'upsert', 'update', 'delete']);
+
+export class ReplicationLog {
+  /** Wakes appliers, readers waiting for a caught-up node, and the failover coordinator. */
+  readonly changed = new Signal();
+  private readonly lastCommitted = new Map<string, number>();
+  private readonly waiters = new Map<number, PendingWrite>();
+  /** Pending entries that may already have reached a node: re-applied with replay tolerance. */
+  private readonly inDoubt = new Set<number>();
+  private maxCommitted = 0;
+  head = 0;
+
+  constructor(readonly store: ReplicationStore) {}
+
+  load(state: StoredState): void {
+    for (const [k, v] of state.lastCommitted) {
+      this.lastCommitted.set(k, v);
+      this.maxCommitted = Math.max(this.maxCommitted, v);
+    }
+    // After a restart nobody knows whether a pending entry reached the primary before the crash.
+    for (const seq of state.pendingSeqs) this.inDoubt.add(seq);
+    this.head = state.head;
+  }
+
+  /** Appends a write durably and returns its seq plus a promise of the primary's answer. */
+  async append(entry: NewEntry, clientHeaders: Record<string, string>): Promise<{ seq: number; result: Promise<WriteResult> }> {
+    const seq = await this.store.append(entry);
+    this.head = Math.max(this.head, seq);
+    let resolve!: (r: WriteResult) => void;
+    const result = new Promise<WriteResult>((r) => (resolve = r));
+    this.waiters.set(seq, { seq, clientHeaders, sending: false, aborted: false, resolve });
+    this.changed.notify();
+    return { seq, result };
+  }
+
+  /** Gives up on a write that no primary has started to apply; false when it is too late for that. */
+  async abort(seq: number): Promise<boolean> {
+    const w = this.waiters.get(seq);
+    if (!w || w.sending) return false;
+    w.aborted = true;
+    const aborted = await this.store.abort(seq);
+    if (aborted) this.waiters.delete(seq);
+    this.changed.notify();
+    return aborted;
+  }
+
+  /**
+   * Called by the primary's applier before it sends a pending entry. Returns the client's headers, or
+   * null when the client already gave up (the entry is aborted and must be skipped).
+   */
+  claim(seq: number): { clientHeaders: Record<string, string>; inDoubt: boolean } | null {
+    const w = this.waiters.get(seq);
+    if (w?.aborted) return null;
+    if (w) w.sending = true;
+    return { clientHeaders: w?.clientHeaders ?? {}, inDoubt: this.inDoubt.has(seq) };
+  }
+
+  /** The send failed in a way that may have reached the node: the next attempt must tolerate a replay. */
+  markInDoubt(seq: number): void {
+    this.inDoubt.add(seq);
+  }
+
+  /** Records the outcome of an entry (already durable in the store) and answers its client. */
+  resolve(entry: LogEntry, state: 'committed' | 'rejected', result: WriteResult): void {
+    this.inDoubt.delete(entry.seq);
+    if (state === 'committed') {
+      if (entry.collectionId) this.lastCommitted.set(entry.collectionId, entry.seq);
+      if (!RECORD_OPS.has(entry.op)) this.lastCommitted.set(CATALOG_KEY, entry.seq);
+      this.maxCommitted = Math.max(this.maxCommitted, entry.seq);
+    }
+    const w = this.waiters.get(entry.seq);
+    this.waiters.delete(entry.seq);
+    w?.resolve(result);
+    this.changed.notify();
+  }
+
+  isAborted(seq: number): boolean {
+    return this.waiters.get(seq)?.aborted ?? false;
+  }
+
+  /** The position a node must have reached to serve a read of this collection (read-your-writes). */
+  requiredFor(collectionId: string | null): number {
+    return this.lastCommitted.get(collectionId ?? CATALOG_KEY) ?? 0;
+  }
+
+  /** Highest committed seq: a node at or past it holds every acknowledged write. */
+  get committedHead(): number {
+    return this.maxCommitted;
+  }
+
+  get pendingCount(): number {
+    return this.waiters.size;
+  }
+}

@@ -1,0 +1,31 @@
+// Row -> object conversion shared by both stores (column names are identical in SQLite and PostgreSQL).
+import type { CollectionRecord, LogEntry } from './types.js';
+
+export type Row = Record<string, unknown>;
+
+export function toEntry(r: Row): LogEntry {
+  return {
+    seq: Number(r.seq),
+    op: r.op as LogEntry['op'],
+    method: String(r.method),
+    path: String(r.path),
+    body: r.body === null ? null : (r.body as Buffer),
+    collectionId: r.collection_id === null ? null : String(r.collection_id),
+    tenant: r.tenant === null ? null : String(r.tenant),
+    database: r.database_name === null ? null : String(r.database_name),
+    state: r.state as LogEntry['state'],
+    status: r.status === null ? null : Number(r.status),
+    createdAt: Number(r.created_at),
+  };
+}
+
+export function toCollection(r: Row): CollectionRecord {
+  return {
+    stableId: String(r.stable_id),
+    tenant: String(r.tenant),
+    database: String(r.database_name),
+    name: String(r.name),
+    origin: r.origin === 'adopted' ? 'adopted' : 'log',
+    deleted: Boolean(Number(r.deleted)),
+  };
+}

@@ -1,0 +1,161 @@
+// The embedded replication store: one SQLite file under DATA_DIR, WAL mode with synchronous=FULL so
+// that an entry acknowledged to a client survives a kill -9 of the gateway and a power loss.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type {
+  ApplyRecord,
+  CatalogChanges,
+  LogEntry,
+  LogStats,
+  NewEntry,
+  ReplicationStore,
+  StoredState,
+} from './types.js';
+import { SCHEMA_SQLITE } from './schema.js';
+import { toCollection, toEntry, type Row } from './rows.js';
+
+export class SqliteStore implements ReplicationStore {
+  readonly kind = 'sqlite' as const;
+  private db!: Database.Database;
+
+  constructor(private readonly dataDir: string) {}
+
+  async init(): Promise<void> {
+    mkdirSync(this.dataDir, { recursive: true });
+    this.db = new Database(join(this.dataDir, 'replication-log.sqlite'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA_SQLITE);
+  }
+
+  async close(): Promise<void> {
+    this.db?.close();
+  }
+
+  async append(e: NewEntry): Promise<number> {
+    const r = this.db
+      .prepare(
+        `INSERT INTO log_entries (op, method, path, body, collection_id, tenant, database_name, state, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+      )
+      .run(e.op, e.method, e.path, e.body, e.collectionId, e.tenant, e.database, Date.now());
+    return Number(r.lastInsertRowid);
+  }
+
+  async readAfter(afterSeq: number, limit: number): Promise<LogEntry[]> {
+    const rows = this.db.prepare('SELECT * FROM log_entries WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as Row[];
+    return rows.map(toEntry);
+  }
+
+  async recordApply(r: ApplyRecord): Promise<boolean> {
+    return this.db.transaction(() => {
+      if (r.outcome) {
+        const res = this.db
+          .prepare(
+            `UPDATE log_entries SET state = ?, status = ?, collection_id = COALESCE(?, collection_id) WHERE seq = ? AND state = 'pending'`,
+          )
+          .run(r.outcome.state, r.outcome.status, r.outcome.collectionId ?? null, r.seq);
+        if (res.changes === 0) return false;
+      }
+      this.setPosition(r.nodeId, r.seq);
+      if (r.changes) this.writeCatalog(r.changes);
+      return true;
+    })();
+  }
+
+  async advancePosition(nodeId: string, seq: number): Promise<void> {
+    this.setPosition(nodeId, seq);
+  }
+
+  async abort(seq: number): Promise<boolean> {
+    return this.db.prepare(`UPDATE log_entries SET state = 'aborted' WHERE seq = ? AND state = 'pending'`).run(seq).changes > 0;
+  }
+
+  async saveCatalog(changes: CatalogChanges): Promise<void> {
+    this.db.transaction(() => this.writeCatalog(changes))();
+  }
+
+  async setClusterValue(key: string, value: string): Promise<void> {
+    this.db
+      .prepare('INSERT INTO cluster_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+      .run(key, value);
+  }
+
+  async loadState(): Promise<StoredState> {
+    const collections = (this.db.prepare('SELECT * FROM collections').all() as Row[]).map(toCollection);
+    const mappings = (this.db.prepare('SELECT * FROM node_collections').all() as Row[]).map((m) => ({
+      stableId: String(m.stable_id),
+      nodeId: String(m.node_id),
+      localId: String(m.local_id),
+    }));
+    const positions = new Map(
+      (this.db.prepare('SELECT node_id, applied_seq FROM node_positions').all() as Row[]).map((p) => [String(p.node_id), Number(p.applied_seq)]),
+    );
+    const cluster = new Map((this.db.prepare('SELECT key, value FROM cluster_state').all() as Row[]).map((c) => [String(c.key), String(c.value)]));
+    const lastCommitted = new Map(
+      (
+        this.db
+          .prepare(`SELECT COALESCE(collection_id, '') AS c, MAX(seq) AS s FROM log_entries WHERE state = 'committed' GROUP BY collection_id`)
+          .all() as Row[]
+      ).map((r) => [String(r.c), Number(r.s)]),
+    );
+    const catalog = this.db
+      .prepare(
+        `SELECT MAX(seq) AS s FROM log_entries WHERE state = 'committed' AND op NOT IN ('add','upsert','update','delete')`,
+      )
+      .get() as Row;
+    if (catalog.s !== null) lastCommitted.set('', Number(catalog.s));
+    const pendingSeqs = (this.db.prepare(`SELECT seq FROM log_entries WHERE state = 'pending' ORDER BY seq`).all() as Row[]).map((r) =>
+      Number(r.seq),
+    );
+    const head = Number((this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS h FROM log_entries').get() as Row).h);
+    return { collections, mappings, positions, cluster, lastCommitted, pendingSeqs, head };
+  }
+
+  async stats(): Promise<LogStats> {
+    const r = this.db
+      .prepare('SELECT COALESCE(MAX(seq), 0) AS head, COUNT(*) AS n, COALESCE(SUM(LENGTH(body)), 0) AS bytes FROM log_entries')
+      .get() as Row;
+    return { head: Number(r.head), entries: Number(r.n), bytes: Number(r.bytes) };
+  }
+
+  async firstCommittedAfter(seq: number): Promise<{ seq: number; createdAt: number } | null> {
+    const r = this.db
+      .prepare(`SELECT seq, created_at FROM log_entries WHERE seq > ? AND state = 'committed' ORDER BY seq LIMIT 1`)
+      .get(seq) as Row | undefined;
+    return r ? { seq: Number(r.seq), createdAt: Number(r.created_at) } : null;
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  private setPosition(nodeId: string, seq: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO node_positions (node_id, applied_seq, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (node_id) DO UPDATE SET applied_seq = MAX(node_positions.applied_seq, excluded.applied_seq), updated_at = excluded.updated_at`,
+      )
+      .run(nodeId, seq, Date.now());
+  }
+
+  private writeCatalog(changes: CatalogChanges): void {
+    const upsert = this.db.prepare(
+      `INSERT INTO collections (stable_id, tenant, database_name, name, origin, deleted) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (stable_id) DO UPDATE SET tenant = excluded.tenant, database_name = excluded.database_name,
+         name = excluded.name, origin = excluded.origin, deleted = excluded.deleted`,
+    );
+    for (const c of changes.collections ?? []) upsert.run(c.stableId, c.tenant, c.database, c.name, c.origin, c.deleted ? 1 : 0);
+    const setMap = this.db.prepare(
+      `INSERT INTO node_collections (stable_id, node_id, local_id) VALUES (?, ?, ?)
+       ON CONFLICT (stable_id, node_id) DO UPDATE SET local_id = excluded.local_id`,
+    );
+    const delMap = this.db.prepare('DELETE FROM node_collections WHERE stable_id = ? AND node_id = ?');
+    for (const m of changes.mappings ?? []) {
+      if (m.localId === null) delMap.run(m.stableId, m.nodeId);
+      else setMap.run(m.stableId, m.nodeId, m.localId);
+    }
+  }
+}

@@ -1,0 +1,114 @@
+// One keep-alive connection pool per Chroma node (undici Pool), and the classification of what went
+// wrong on a failed request: whether the node may have received it decides if a write can be retried.
+import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+
+export type FailureKind =
+  /** The request never reached the node (refused, unreachable, connect timeout): safe to retry anything. */
+  | 'connect'
+  /** The connection broke after the request may have been sent: a write's outcome is unknown. */
+  | 'reset'
+  /** The node accepted the request but did not answer in time. */
+  | 'timeout'
+  /** We gave up on purpose (node marked down, client went away). */
+  | 'aborted';
+
+export class UpstreamError extends Error {
+  constructor(
+    readonly kind: FailureKind,
+    readonly nodeName: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UpstreamError';
+  }
+  /** True when the node certainly did not receive the request. */
+  get notSent(): boolean {
+    return this.kind === 'connect';
+  }
+}
+
+export interface UpstreamRequest {
+  method: string;
+  path: string;
+  headers?: Record<string, string | string[] | undefined>;
+  body?: Buffer | null;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: Readable & { text(): Promise<string>; arrayBuffer(): Promise<ArrayBuffer> };
+}
+
+export class NodeClient {
+  private readonly pool: Pool;
+
+  constructor(
+    readonly name: string,
+    readonly baseUrl: string,
+    private readonly authHeaders: Record<string, string>,
+    connectTimeoutMs: number,
+  ) {
+    this.pool = new Pool(baseUrl, {
+      connections: 128,
+      keepAliveTimeout: 4_000,
+      connect: { timeout: connectTimeoutMs },
+    });
+  }
+
+  /**
+   * Sends a request; resolves once response headers arrive (the body streams after).
+   * `useOwnAuth` adds the node's configured credentials unless the caller brought its own.
+   */
+  async request(req: UpstreamRequest, useOwnAuth = true): Promise<UpstreamResponse> {
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(req.headers ?? {})) if (v !== undefined) headers[k] = v;
+    if (useOwnAuth && !headers.authorization && !headers['x-chroma-token']) Object.assign(headers, this.authHeaders);
+    if (req.body && !headers['content-type']) headers['content-type'] = 'application/json';
+    try {
+      const res = await this.pool.request({
+        method: req.method as Dispatcher.HttpMethod,
+        path: req.path,
+        headers,
+        body: req.body ?? undefined,
+        headersTimeout: req.timeoutMs,
+        bodyTimeout: req.timeoutMs,
+        signal: req.signal,
+      });
+      return res as unknown as UpstreamResponse;
+    } catch (err) {
+      throw classify(err, this.name);
+    }
+  }
+
+  /** Sends a request and reads the whole answer (bodies of Chroma's JSON API are small). */
+  async requestJson(req: UpstreamRequest, useOwnAuth = true): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
+    const res = await this.request(req, useOwnAuth);
+    try {
+      return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
+    } catch (err) {
+      throw classify(err, this.name);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
+
+export function classify(err: unknown, nodeName: string): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
+  const code = e.code ?? e.cause?.code ?? '';
+  const message = `${nodeName}: ${e.message ?? String(err)}`;
+  if (e.name === 'AbortError' || err instanceof undiciErrors.RequestAbortedError) return new UpstreamError('aborted', nodeName, message);
+  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'].includes(code)) {
+    return new UpstreamError('connect', nodeName, message);
+  }
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return new UpstreamError('timeout', nodeName, message);
+  return new UpstreamError('reset', nodeName, message);
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests start real Chroma servers and gateways; keep parallelism modest on a 2-core machine.
+export default defineConfig({
+  test: {
+    include: ['tests/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
