@@ -101,7 +101,7 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
   };
 }
 
-function nodeConfig(raw: string, index: number, priority: number | undefined): NodeConfig {
+export function nodeConfig(raw: string, index: number, priority: number | undefined): NodeConfig {
   const parsed = new URL(raw);
   const authHeaders: Record<string, string> = {};
   if (parsed.username || parsed.password) {

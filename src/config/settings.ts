@@ -12,31 +12,41 @@ export interface Setting {
   schema: z.ZodType<unknown>;
 }
 
-const seconds = z.coerce.number().positive('must be a positive number of seconds');
-const positiveInt = z.coerce.number().int('must be a whole number').positive('must be at least 1');
-const port = z.coerce.number().int().min(0).max(65535, 'must be a port number (0-65535)');
-const url = z
-  .string()
-  .url('must be an absolute URL such as http://host:8000')
-  .refine((u) => /^https?:\/\//.test(u), 'must use http:// or https://');
-const urlList = z
+export const seconds = z.coerce.number().positive('must be a positive number of seconds');
+export const positiveInt = z.coerce.number().int('must be a whole number').positive('must be at least 1');
+export const port = z.coerce.number().int().min(0).max(65535, 'must be a port number (0-65535)');
+/** `host:port` (what Render's `fromService ... property: hostport` yields) means `http://host:port`. */
+export function withDefaultScheme(value: string): string {
+  const v = value.trim();
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `http://${v}`;
+}
+/** A node URL: absolute http(s) URL, or `host:port` taken as http. Shared with the monitor's settings. */
+export const nodeUrl = z.preprocess(
+  (v) => (typeof v === 'string' ? withDefaultScheme(v) : v),
+  z
+    .string()
+    .url('must be an absolute URL such as http://host:8000 (or host:port)')
+    .refine((u) => /^https?:\/\//.test(u), 'must use http:// or https://'),
+);
+export const nodeUrlList = z
   .string()
   .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
-  .pipe(z.array(url));
+  .pipe(z.array(nodeUrl));
 
 export const gatewaySettings = {
   PORT: { env: 'PORT', description: 'Port the gateway listens on.', default: '8000', schema: port },
   HOST: { env: 'HOST', description: 'Address the gateway binds to.', default: '0.0.0.0', schema: z.string().min(1) },
   PRIMARY_URL: {
     env: 'PRIMARY_URL',
-    description: 'URL of the primary Chroma node (credentials in the URL are used for the node and never shown).',
-    schema: url,
+    description:
+      'URL of the primary Chroma node (credentials in the URL are used for the node and never shown). A bare host:port (Render\'s fromService hostport) means http://host:port.',
+    schema: nodeUrl,
   },
-  REPLICA_URL: { env: 'REPLICA_URL', description: 'URL of one replica Chroma node (the guide\'s variable).', schema: url },
+  REPLICA_URL: { env: 'REPLICA_URL', description: 'URL of one replica Chroma node (the guide\'s variable).', schema: nodeUrl },
   REPLICA_URLS: {
     env: 'REPLICA_URLS',
     description: 'Comma-separated URLs of replica nodes; combined with REPLICA_URL.',
-    schema: urlList,
+    schema: nodeUrlList,
   },
   NODE_PRIORITIES: {
     env: 'NODE_PRIORITIES',

@@ -157,7 +157,10 @@ export class ApiHandler {
     const race = (ms: number) => Promise.race([result, new Promise<typeof timedOut>((r) => setTimeout(() => r(timedOut), ms).unref())]);
     const first = await race(writeTimeoutMs);
     if (first !== timedOut) return first;
-    if (await log.abort(seq)) {
+    const aborted = await log.abort(seq).catch(() => {
+      throw new HttpError(503, 'ServiceUnavailableError', `the replication log store is unreachable; the write (log entry ${seq}) is decided when the store returns`);
+    });
+    if (aborted) {
       throw new HttpError(503, 'ServiceUnavailableError', `no primary could apply the write within ${writeTimeoutMs} ms (WRITE_TIMEOUT); it was not applied`);
     }
     // A primary has it in hand: its outcome will be recorded and replicated either way.

@@ -13,7 +13,8 @@ export type EndpointHandler = (req: IncomingMessage, res: ServerResponse) => Pro
 export class GatewayServer {
   readonly server: Server;
   private readonly endpoints = new Map<string, EndpointHandler>();
-  private inFlight = 0;
+  /** Requests being handled; on close they are told to end their connection after answering. */
+  private readonly inFlight = new Set<ServerResponse>();
   private draining = false;
 
   constructor(
@@ -44,17 +45,19 @@ export class GatewayServer {
   /** Stops accepting, waits up to timeoutMs for in-flight requests, then closes what is left. */
   async close(timeoutMs: number): Promise<void> {
     this.draining = true;
+    // A keep-alive client would otherwise send its next request on a connection that is about to close.
+    for (const res of this.inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     this.server.closeIdleConnections();
     const deadline = Date.now() + timeoutMs;
-    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (this.inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.server.closeAllConnections();
     await closed;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
-    this.inFlight++;
+    this.inFlight.add(res);
     if (this.draining) res.setHeader('connection', 'close');
     let routeClass = 'gateway';
     let node: string | null = null;
@@ -77,7 +80,7 @@ export class GatewayServer {
         sendJson(res, 500, { error: 'InternalError', message: 'the gateway failed to handle this request' });
       }
     } finally {
-      this.inFlight--;
+      this.inFlight.delete(res);
       const durationMs = performance.now() - started;
       this.events.emit('request', { routeClass, node, status: res.statusCode, durationMs });
       this.logger.debug({ method: req.method, path: req.url?.split('?')[0], status: res.statusCode, node, ms: Math.round(durationMs) }, 'request');

@@ -11,6 +11,7 @@ import type { LogEntry, ReplicationStore } from '../store/types.js';
 import type { Catalog } from './catalog.js';
 import type { ReplicationLog } from './log.js';
 import { applyEntry, type ApplyMode, type ApplyResult } from './apply-entry.js';
+import { mergeRun } from './batch.js';
 import { UpstreamError } from '../upstream/node-client.js';
 import { sleep, type Mutex } from '../util/signal.js';
 
@@ -80,12 +81,22 @@ export class NodeApplier {
     if (!node.isUp || node.syncState === 'diverged') return false;
     const entries = await this.deps.store.readAfter(node.appliedSeq, BATCH);
     let progressed = false;
-    for (const entry of entries) {
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
       if (this.stopped || !node.isUp) break;
       if (entry.state === 'rejected' || entry.state === 'aborted') {
         node.appliedSeq = entry.seq;
         progressed = true;
         continue;
+      }
+      if (entry.state === 'committed') {
+        const run = this.attempts === 0 ? mergeRun(entries, i) : null;
+        // A merged run that fails is retried entry by entry, so the failing entry is the one reported.
+        if (run && (await this.replicate(run.entry, true))) {
+          i = run.lastIndex;
+          progressed = true;
+          continue;
+        }
       }
       const done = entry.state === 'committed' ? await this.replicate(entry) : await this.decide(entry);
       if (!done) break;
@@ -97,9 +108,10 @@ export class NodeApplier {
   }
 
   /** Applies an entry the primary committed. Returns false when the loop must pause. */
-  private async replicate(entry: LogEntry): Promise<boolean> {
+  private async replicate(entry: LogEntry, merged = false): Promise<boolean> {
     const result = await this.send(entry, 'replicate');
     if (!result) return false;
+    if (merged && (result.kind !== 'answered' || result.status < 200 || result.status >= 300)) return false;
     if (result.kind === 'not-held') {
       this.node.appliedSeq = entry.seq;
       return true;
@@ -148,12 +160,13 @@ export class NodeApplier {
       }
       const committed = answer.status >= 200 && answer.status < 300;
       const state = committed ? 'committed' : 'rejected';
-      const recorded = await store.recordApply({
-        nodeId: this.node.id,
-        seq: entry.seq,
-        outcome: { state, status: answer.status, collectionId },
-        changes: committed ? changes : undefined,
-      });
+      const recorded = await store
+        .recordApply({ nodeId: this.node.id, seq: entry.seq, outcome: { state, status: answer.status, collectionId }, changes: committed ? changes : undefined })
+        .catch((err: unknown) => {
+          // Applied on the node but not recorded (store down): the retry must tolerate a replay.
+          log.markInDoubt(entry.seq);
+          throw err;
+        });
       if (!recorded) return false; // someone else decided it meanwhile; re-read the log
       if (committed) catalog.apply(changes);
       this.advance(entry.seq, true);

@@ -20,6 +20,10 @@ export interface FailoverDeps {
 }
 
 const TICK_MS = 100;
+/** Entries behind the most caught-up candidate that still count as "most caught-up". */
+const CAUGHT_UP_SLACK = 100;
+/** Longest pause of writes a switchover may cause while the new primary applies the last entries. */
+const SWITCHOVER_CATCHUP_MS = 2_000;
 
 export class FailoverCoordinator {
   private timer: NodeJS.Timeout | null = null;
@@ -60,8 +64,9 @@ export class FailoverCoordinator {
         if (primary.health === 'unknown') return; // not probed yet: wait for a verdict
         const candidates = cluster.nodes.filter((n) => n !== primary && usable(n));
         if (candidates.length === 0) return;
+        // Replicas trail the primary by a few entries all the time; within that slack priority decides.
         const best = Math.max(...candidates.map((n) => n.appliedSeq));
-        const chosen = candidates.filter((n) => n.appliedSeq === best).sort((a, b) => b.priority - a.priority)[0]!;
+        const chosen = candidates.filter((n) => n.appliedSeq >= best - CAUGHT_UP_SLACK).sort((a, b) => b.priority - a.priority)[0]!;
         const reason = primary.syncState === 'diverged' ? `primary ${primary.name} diverged` : `primary ${primary.name} is down: ${primary.lastError ?? 'failed checks'}`;
         await this.promote(chosen, 'failover', reason);
         return;
@@ -69,7 +74,7 @@ export class FailoverCoordinator {
       const preferred = cluster.nodes
         .filter((n) => n !== primary && usable(n) && n.priority > primary.priority)
         .sort((a, b) => b.priority - a.priority)[0];
-      if (preferred && preferred.appliedSeq >= log.committedHead) {
+      if (preferred && preferred.appliedSeq >= log.committedHead - CAUGHT_UP_SLACK) {
         await this.promote(preferred, 'switchover', `${preferred.name} has priority ${preferred.priority} and holds every committed write`);
       }
     } catch (err) {
@@ -84,7 +89,12 @@ export class FailoverCoordinator {
     await primaryLane.run(async () => {
       // Between two writes now: re-check, since the world may have moved while we waited for the lane.
       if (!node.isUp || cluster.primary === node) return;
-      if (kind === 'switchover' && (node.appliedSeq < log.committedHead || !cluster.primary.isUp)) return;
+      if (kind === 'switchover') {
+        // No write is applied while we hold the lane: let the node apply the last few, bounded.
+        const deadline = Date.now() + SWITCHOVER_CATCHUP_MS;
+        while (node.isUp && node.appliedSeq < log.committedHead && Date.now() < deadline) await log.changed.wait(50);
+        if (!node.isUp || node.appliedSeq < log.committedHead || !cluster.primary.isUp) return;
+      }
       const from = cluster.primary;
       cluster.setPrimary(node);
       cluster.failoverCount++;

@@ -11,7 +11,7 @@ import type {
   StoredState,
 } from './types.js';
 import { SCHEMA_POSTGRES } from './schema.js';
-import { toCollection, toEntry, type Row } from './rows.js';
+import { countWithin, DEFAULT_READ_BYTES, toCollection, toEntry, type Row } from './rows.js';
 
 export class PostgresStore implements ReplicationStore {
   readonly kind = 'postgres' as const;
@@ -40,8 +40,14 @@ export class PostgresStore implements ReplicationStore {
     return Number(r.rows[0].seq);
   }
 
-  async readAfter(afterSeq: number, limit: number): Promise<LogEntry[]> {
-    const r = await this.pool.query('SELECT * FROM log_entries WHERE seq > $1 ORDER BY seq LIMIT $2', [afterSeq, limit]);
+  async readAfter(afterSeq: number, limit: number, maxBytes = DEFAULT_READ_BYTES): Promise<LogEntry[]> {
+    const sizes = await this.pool.query(
+      'SELECT seq, COALESCE(OCTET_LENGTH(body), 0) AS size FROM log_entries WHERE seq > $1 ORDER BY seq LIMIT $2',
+      [afterSeq, limit],
+    );
+    const count = countWithin(sizes.rows, maxBytes);
+    if (count === 0) return [];
+    const r = await this.pool.query('SELECT * FROM log_entries WHERE seq > $1 ORDER BY seq LIMIT $2', [afterSeq, count]);
     return r.rows.map(toEntry);
   }
 

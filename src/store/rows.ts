@@ -3,6 +3,19 @@ import type { CollectionRecord, LogEntry } from './types.js';
 
 export type Row = Record<string, unknown>;
 
+/** Bodies read from the log in one batch: bounds an applier's memory when entries are large. */
+export const DEFAULT_READ_BYTES = 16 * 1024 * 1024;
+
+/** How many leading rows (with a `size` column) fit in maxBytes; at least one when there is any. */
+export function countWithin(rows: Row[], maxBytes: number): number {
+  let total = 0;
+  for (let i = 0; i < rows.length; i++) {
+    total += Number(rows[i]!.size);
+    if (total > maxBytes) return Math.max(1, i);
+  }
+  return rows.length;
+}
+
 export function toEntry(r: Row): LogEntry {
   return {
     seq: Number(r.seq),

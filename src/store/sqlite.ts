@@ -13,7 +13,7 @@ import type {
   StoredState,
 } from './types.js';
 import { SCHEMA_SQLITE } from './schema.js';
-import { toCollection, toEntry, type Row } from './rows.js';
+import { countWithin, DEFAULT_READ_BYTES, toCollection, toEntry, type Row } from './rows.js';
 
 export class SqliteStore implements ReplicationStore {
   readonly kind = 'sqlite' as const;
@@ -44,8 +44,13 @@ export class SqliteStore implements ReplicationStore {
     return Number(r.lastInsertRowid);
   }
 
-  async readAfter(afterSeq: number, limit: number): Promise<LogEntry[]> {
-    const rows = this.db.prepare('SELECT * FROM log_entries WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as Row[];
+  async readAfter(afterSeq: number, limit: number, maxBytes = DEFAULT_READ_BYTES): Promise<LogEntry[]> {
+    const sizes = this.db
+      .prepare('SELECT seq, COALESCE(LENGTH(body), 0) AS size FROM log_entries WHERE seq > ? ORDER BY seq LIMIT ?')
+      .all(afterSeq, limit) as Row[];
+    const count = countWithin(sizes, maxBytes);
+    if (count === 0) return [];
+    const rows = this.db.prepare('SELECT * FROM log_entries WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, count) as Row[];
     return rows.map(toEntry);
   }
 

@@ -77,8 +77,8 @@ export interface ReplicationStore {
   init(): Promise<void>;
   close(): Promise<void>;
   append(entry: NewEntry): Promise<number>;
-  /** Entries with seq > afterSeq, in order. */
-  readAfter(afterSeq: number, limit: number): Promise<LogEntry[]>;
+  /** Entries with seq > afterSeq, in order: at most `limit`, and bodies within `maxBytes` (but at least one entry). */
+  readAfter(afterSeq: number, limit: number, maxBytes?: number): Promise<LogEntry[]>;
   /**
    * Records that a node applied an entry, atomically with its position and catalog changes.
    * With an outcome, succeeds only if the entry is still pending (returns false otherwise, writing nothing).

@@ -69,6 +69,9 @@ export class NodeClient {
     for (const [k, v] of Object.entries(req.headers ?? {})) if (v !== undefined) headers[k] = v;
     if (useOwnAuth && !headers.authorization && !headers['x-chroma-token']) Object.assign(headers, this.authHeaders);
     if (req.body && !headers['content-type']) headers['content-type'] = 'application/json';
+    // undici checks headersTimeout on a ~0.5 s tick, so a 1 s timeout could fire at 1.5 s: keep our own deadline.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), req.timeoutMs);
     try {
       const res = await this.pool.request({
         method: req.method as Dispatcher.HttpMethod,
@@ -77,11 +80,16 @@ export class NodeClient {
         body: req.body ?? undefined,
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
-        signal: req.signal,
+        signal: req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline.signal,
       });
       return res as unknown as UpstreamResponse;
     } catch (err) {
+      if (deadline.signal.aborted && !req.signal?.aborted) {
+        throw new UpstreamError('timeout', this.name, `${this.name}: no answer within ${req.timeoutMs} ms`);
+      }
       throw classify(err, this.name);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

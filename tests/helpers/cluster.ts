@@ -16,6 +16,8 @@ export { ChromaProcess, freePort };
 
 export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The compiled CLI, built once per run by tests/helpers/global-setup.ts. */
+export const CLI = join(ROOT, 'dist/cli/main.js');
 
 /** Waits until `check` returns a truthy value (returned), or fails with `what` after the deadline. */
 export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 15_000, intervalMs = 25): Promise<NonNullable<T>> {
@@ -87,7 +89,7 @@ export class Harness {
       PRIMARY_URL: nodes[0]!.url,
       REPLICA_URLS: nodes.slice(1).map((n) => n.url).join(','),
       DATA_DIR: join(this.dir, 'gateway-store'),
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       ...FAST_HEALTH,
       ...extra,
     };
@@ -111,11 +113,11 @@ export class Harness {
     await gw.stop();
   }
 
-  /** A gateway as a child process (`chroma-ha gateway` run from source), for kill -9 and SIGTERM tests. */
+  /** A gateway as a child process (the compiled `chroma-ha gateway`), for kill -9 and SIGTERM tests. */
   async gatewayProcess(env: Env, port?: number): Promise<GatewayChild> {
     const p = port ?? (await freePort());
     let out = '';
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'gateway'], {
+    const child = spawn(process.execPath, [CLI, 'gateway'], {
       cwd: ROOT,
       env: { ...process.env, ...env, PORT: String(p), LOG_LEVEL: env.LOG_LEVEL === 'silent' ? 'warn' : (env.LOG_LEVEL ?? 'warn') },
       stdio: ['ignore', 'pipe', 'pipe'],

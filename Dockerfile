@@ -1,0 +1,21 @@
+# A Chroma node for chroma-ha (chroma-primary, chroma-replica, ...): the official image, pinned to an exact
+# 1.x release, with the data path set explicitly.
+#
+# The 1.x image is the Rust server: ENTRYPOINT `dumb-init -- chroma`, default CMD `run /config.yaml`, whose
+# persist_path is /data (chroma-core/chroma rust/Dockerfile and rust/frontend/sample_configs/
+# docker_single_node.yaml). The guide's /chroma/chroma is the 0.x layout and is NOT where 1.x writes.
+# We pass the path on the command line so a change of the image's default can never move the data off the
+# persistent disk, which must be mounted at /data (render.yaml, docker-compose.yml).
+# Runs as root like the upstream image: Render mounts disks owned by root.
+FROM chromadb/chroma:1.5.9
+
+EXPOSE 8000
+
+# The image has bash but neither curl nor wget: ask for the v2 heartbeat over bash's /dev/tcp.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8000 && printf 'GET /api/v2/heartbeat HTTP/1.0\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
+
+# dumb-init (PID 1) forwards SIGTERM to the server, which stops cleanly.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["dumb-init", "--", "chroma"]
+CMD ["run", "--path", "/data", "--host", "0.0.0.0", "--port", "8000"]

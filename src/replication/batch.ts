@@ -1,0 +1,86 @@
+// Merges a run of consecutive record writes into one Chroma request for a replica catching up.
+// Chroma applies one request at a time and a single-record add costs ~19 ms while 100 records in one
+// add cost ~38 ms (measured), so a replica applying entries one by one can never overtake a busy
+// primary. Merging is only done where it cannot change the result: same collection and operation,
+// same fields present, same embedding encoding, no id repeated, and for delete only id lists.
+import type { LogEntry } from '../store/types.js';
+
+const MERGEABLE = new Set(['add', 'upsert', 'update', 'delete']);
+const RECORD_FIELDS = ['ids', 'embeddings', 'documents', 'metadatas', 'uris'] as const;
+const MAX_RECORDS = 2_000;
+const MAX_BYTES = 8 * 1024 * 1024;
+
+type Body = Record<string, unknown>;
+
+export interface MergedRun {
+  /** A synthetic entry carrying the merged body; its seq is the last merged entry's. */
+  entry: LogEntry;
+  /** Index (in the given list) of the last entry the run covers. */
+  lastIndex: number;
+  /** Number of log entries merged (rejected/aborted entries inside the run are skipped, not counted). */
+  merged: number;
+}
+
+/** The longest mergeable run starting at `start` (a committed entry), or null if it is a single entry. */
+export function mergeRun(entries: LogEntry[], start: number): MergedRun | null {
+  const first = entries[start]!;
+  if (!MERGEABLE.has(first.op) || first.state !== 'committed') return null;
+  const firstBody = parse(first.body);
+  if (!firstBody || !compatibleShape(first.op, firstBody)) return null;
+  const shape = shapeOf(firstBody);
+  const ids = new Set<string>(firstBody.ids as string[]);
+  const parts: Body[] = [firstBody];
+  let bytes = first.body?.length ?? 0;
+  let lastIndex = start;
+  for (let i = start + 1; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (e.state === 'rejected' || e.state === 'aborted') continue;
+    if (e.state !== 'committed' || e.op !== first.op || e.path !== first.path) break;
+    const body = parse(e.body);
+    if (!body || !compatibleShape(e.op, body) || shapeOf(body) !== shape) break;
+    const more = body.ids as string[];
+    if (ids.size + more.length > MAX_RECORDS || bytes + (e.body?.length ?? 0) > MAX_BYTES) break;
+    if (more.some((id) => ids.has(id))) break;
+    for (const id of more) ids.add(id);
+    parts.push(body);
+    bytes += e.body?.length ?? 0;
+    lastIndex = i;
+  }
+  if (parts.length < 2) return null;
+  const merged: Body = {};
+  for (const field of RECORD_FIELDS) {
+    if (parts[0]![field] !== undefined && parts[0]![field] !== null) merged[field] = parts.flatMap((p) => p[field] as unknown[]);
+  }
+  const last = entries[lastIndex]!;
+  return { entry: { ...last, body: Buffer.from(JSON.stringify(merged)) }, lastIndex, merged: parts.length };
+}
+
+function parse(body: Buffer | null): Body | null {
+  if (!body) return null;
+  try {
+    const v = JSON.parse(body.toString('utf8'));
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Body) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Only plain record lists merge: a delete by filter, or any field we do not know, stops the run. */
+function compatibleShape(op: string, body: Body): boolean {
+  if (!Array.isArray(body.ids) || !body.ids.every((id) => typeof id === 'string')) return false;
+  for (const [k, v] of Object.entries(body)) {
+    if (v === null || v === undefined) continue;
+    if (!(RECORD_FIELDS as readonly string[]).includes(k)) return false;
+    if (op === 'delete' && k !== 'ids') return false;
+    if (!Array.isArray(v) || v.length !== (body.ids as unknown[]).length) return false;
+  }
+  return true;
+}
+
+/** Which fields are present, and whether embeddings are JSON arrays or base64 strings. */
+function shapeOf(body: Body): string {
+  const present = RECORD_FIELDS.filter((f) => body[f] !== undefined && body[f] !== null);
+  const embeddings = body.embeddings as unknown[] | undefined;
+  const encoding = embeddings && embeddings.length > 0 ? typeof embeddings[0] : '-';
+  return `${present.join(',')}|${encoding}`;
+}
