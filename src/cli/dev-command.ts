@@ -19,6 +19,8 @@ export function devCommand(): Command {
           `  gateway    ${gw}   (point your Chroma client here)`,
           `  health     ${gw}/health`,
           `  status     ${gw}/status`,
+          `  metrics    ${gw}/metrics`,
+          `  monitor    http://localhost:${cluster.monitor.metricsPort}/metrics   (checks every ${cluster.monitor.config.checkIntervalMs / 1000} s)`,
           `  data       ${opts.dir}`,
           'Press Ctrl-C to stop everything.',
           '',

@@ -4,11 +4,17 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { gatewayCommand } from './gateway-command.js';
 import { devCommand } from './dev-command.js';
+import { monitorCommand } from './monitor-command.js';
+import { notifyCommand } from './notify-command.js';
+import { failoverTestCommand } from './failover-test-command.js';
 
 const program = new Command('chroma-ha')
   .description('High availability for Chroma: gateway, replication log, health monitor')
   .version(VERSION);
 program.addCommand(gatewayCommand());
 program.addCommand(devCommand());
+program.addCommand(monitorCommand());
+program.addCommand(notifyCommand());
+program.addCommand(failoverTestCommand());
 
 await program.parseAsync(process.argv);

@@ -21,13 +21,15 @@ export function withDefaultScheme(value: string): string {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `http://${v}`;
 }
 /** A node URL: absolute http(s) URL, or `host:port` taken as http. Shared with the monitor's settings. */
-export const nodeUrl = z.preprocess(
-  (v) => (typeof v === 'string' ? withDefaultScheme(v) : v),
-  z
-    .string()
-    .url('must be an absolute URL such as http://host:8000 (or host:port)')
-    .refine((u) => /^https?:\/\//.test(u), 'must use http:// or https://'),
-);
+export const nodeUrl = z
+  .string()
+  .transform(withDefaultScheme)
+  .pipe(
+    z
+      .string()
+      .url('must be an absolute URL such as http://host:8000 (or host:port)')
+      .refine((u) => /^https?:\/\//.test(u), 'must use http:// or https://'),
+  );
 export const nodeUrlList = z
   .string()
   .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))

@@ -1,15 +1,18 @@
 // A whole local deployment for development: a primary and a replica (real Chroma servers) under
-// ./.chroma-ha/, and the gateway in this process. Node ports are remembered in .chroma-ha/dev.json so a
+// ./.chroma-ha/, and the gateway and the monitor in this process. Node ports are remembered in .chroma-ha/dev.json so a
 // second start finds the same nodes (the store knows nodes by URL) and reuses their data.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ChromaProcess, freePort } from './chroma-process.js';
 import { loadGatewayConfig, type Env } from '../config/load.js';
 import { Gateway } from '../gateway/gateway.js';
+import type { Monitor } from '../monitor/monitor.js';
+import { startDevMonitor } from '../monitor/dev.js';
 
 export interface LocalCluster {
   nodes: ChromaProcess[];
   gateway: Gateway;
+  monitor: Monitor;
   stop(): Promise<void>;
 }
 
@@ -36,10 +39,18 @@ export async function startLocalCluster(options: { baseDir: string; env: Env; re
     });
     const gateway = await Gateway.create(config);
     await gateway.start();
+    const monitor = await startDevMonitor({ baseDir: base, env: options.env, nodeUrls: nodes.map((n) => n.url), gatewayPort: gateway.port, logger: gateway.logger }).catch(
+      async (err) => {
+        await gateway.stop();
+        throw err;
+      },
+    );
     return {
       nodes,
       gateway,
+      monitor,
       async stop() {
+        await monitor.stop(1_000);
         await gateway.stop();
         await Promise.all(nodes.map((n) => n.stop()));
       },

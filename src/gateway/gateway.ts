@@ -20,6 +20,7 @@ import { ApiHandler } from './api.js';
 import { GatewayServer } from './server.js';
 import { gatewayHealth, gatewayStatus } from './status.js';
 import { sendJson } from './errors.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 
 export class Gateway {
   readonly startedAt = Date.now();
@@ -42,7 +43,14 @@ export class Gateway {
 
   static async create(config: GatewayConfig, logger: Logger = createLogger(config.logLevel)): Promise<Gateway> {
     const store = createStore(config);
-    await store.init();
+    try {
+      await store.init();
+    } catch (err) {
+      // A start-up error names the setting at fault (the driver's message alone does not).
+      await store.close().catch(() => undefined);
+      const setting = config.databaseUrl ? 'DATABASE_URL' : `DATA_DIR (${config.dataDir})`;
+      throw new Error(`cannot open the replication log store given by ${setting}: ${(err as Error).message}`);
+    }
     const state = await store.loadState();
     const nodes = config.nodes.map((c) => new ClusterNode(c, Math.min(config.healthCheckTimeoutMs, 2_000)));
     for (const n of nodes) n.appliedSeq = state.positions.get(n.id) ?? 0;
@@ -115,6 +123,8 @@ export class Gateway {
     this.server.endpoint('/status', async (_req, res) => {
       sendJson(res, 200, await gatewayStatus(cluster, log, this.store, this.startedAt));
     });
+    const metrics = new GatewayMetrics({ cluster, log, store: this.store, events, startedAt: this.startedAt, httpServer: this.server.server });
+    this.server.endpoint('/metrics', metrics.handler);
     this.health.start();
     for (const a of this.appliers) a.start();
     this.failover.start();

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { NodeConfig } from '../config/load.js';
 import { redactUrl } from '../log/redact.js';
 import type { Alert, AlertKind, AlertStatus, AlertTarget } from '../notify/alert.js';
-import type { GatewayProbe, GatewayStatusView, ProbeResult } from './probe.js';
+import { statusNodeFor, type GatewayProbe, type GatewayStatusView, type ProbeResult } from './probe.js';
 import { IncidentBook, type Incident } from './incidents.js';
 import { StateTracker, type TargetState } from './tracker.js';
 import { messages, type Message, type MessageContext } from './messages.js';
@@ -74,6 +74,7 @@ export class Detector {
   observe(obs: Observation): Detection {
     const out: Detection = { alerts: [], stateChanges: [] };
     const status = obs.gateway?.status ?? null;
+    for (const o of obs.nodes) this.watch(o.config);
     if (status) this.learn(status);
     for (const o of obs.nodes) this.observeNode(o.config, o.result, obs.at, out);
     this.checkAllDown(obs.at, out);
@@ -111,7 +112,7 @@ export class Detector {
       const incident = this.incidents.start('node-flapping', name, w.changes[0]!, at)!;
       this.incidents.end('node-down', name);
       if (t.to === 'down') this.incidents.start('node-down', name, t.since, at, true);
-      const msg = messages.nodeFlapping(target, w.changes.length, this.config.flapWindowMs, t.to, w.lastLatencyMs);
+      const msg = messages.nodeFlapping(target, incident.since, w.changes.length, this.config.flapWindowMs, t.to, w.lastLatencyMs);
       out.alerts.push(this.alert('node-flapping', 'firing', target, incident, incident.since, at, msg, { changes: w.changes.length, windowSeconds: this.config.flapWindowMs / 1000, state: t.to }));
       return;
     }
@@ -254,7 +255,7 @@ export class Detector {
       }
       case 'node-flapping': {
         const target = this.nodeTarget(w!);
-        return { target, message: messages.nodeFlapping(target, w!.changes.length, this.config.flapWindowMs, w!.tracker.state, w!.lastLatencyMs), details: { changes: w!.changes.length, state: w!.tracker.state } };
+        return { target, message: messages.nodeFlapping(target, i.since, w!.changes.length, this.config.flapWindowMs, w!.tracker.state, w!.lastLatencyMs), details: { changes: w!.changes.length, state: w!.tracker.state } };
       }
       case 'all-nodes-down':
         return { target: { name: 'cluster', kind: 'cluster', url: null, role: null }, message: messages.allDown(this.nodes.size, i.since), details: {} };
@@ -277,11 +278,8 @@ export class Detector {
 
   private learn(status: GatewayStatusView): void {
     this.statusNodes.clear();
-    for (const s of status.nodes) {
-      this.statusNodes.set(s.name, s);
-      const w = [...this.nodes.values()].find((x) => x.url === s.url) ?? this.nodes.get(s.name);
-      if (w) w.role = s.role;
-    }
+    for (const s of status.nodes) this.statusNodes.set(s.name, s);
+    for (const w of this.nodes.values()) w.role = statusNodeFor(status, w.config)?.role ?? w.role;
   }
 
   private watch(config: NodeConfig): NodeWatch {

@@ -60,12 +60,12 @@ export const messages = {
     };
   },
 
-  nodeFlapping(t: AlertTarget, changes: number, windowMs: number, state: string, latencyMs: number | null): Message {
+  nodeFlapping(t: AlertTarget, since: number, changes: number, windowMs: number, state: string, latencyMs: number | null): Message {
     const window = formatDuration(windowMs / 1000);
     return {
       severity: 'warning',
       title: `Flapping: ${t.name} (${changes} up/down changes in ${window})`,
-      summary: `${t.name} (${t.url}) changed between up and down ${changes} times within ${window}; it is ${state} now. Notifications for ${t.name} are paused until it has been stable for ${window}.`,
+      summary: `${t.name} (${t.url}) has been flapping since ${isoTime(since)}: ${changes} changes between up and down within ${window}; it is ${state} now. Notifications for ${t.name} are paused until it has been stable for ${window}.`,
       checks: [
         `Restarts of ${t.name}: out-of-memory kills or a crash loop in its logs`,
         `Its latency (${latencyMs === null ? 'no answer' : `${latencyMs} ms`} at the last check) against CHECK_TIMEOUT: a timeout that is too tight flaps a slow node`,
@@ -202,15 +202,6 @@ export const messages = {
       title: `Node repaired: ${t.name}`,
       summary: `${t.name} (${t.url}) applies the replication log again; it was diverged from ${isoTime(since)} to ${isoTime(until)}.`,
       checks: [`Watch ${t.name} until it is in-sync`],
-    };
-  },
-
-  test(): Message {
-    return {
-      severity: 'info',
-      title: 'Test notification from the chroma-ha monitor',
-      summary: 'If you can read this, this webhook delivers chroma-ha notifications. Nothing is wrong.',
-      checks: ['Nothing: this was sent by `chroma-ha notify test`'],
     };
   },
 };

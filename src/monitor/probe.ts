@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { NodeClient } from '../upstream/node-client.js';
 import type { NodeConfig } from '../config/load.js';
+import { redactUrl } from '../log/redact.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -107,3 +108,9 @@ function parseJson(text: string): Record<string, unknown> | null {
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
+
+/** The gateway's view of a watched node: matched by URL (without credentials), else by name. */
+export function statusNodeFor(status: GatewayStatusView, config: NodeConfig): GatewayStatusView['nodes'][number] | undefined {
+  const url = redactUrl(config.url);
+  return status.nodes.find((s) => s.url === url) ?? status.nodes.find((s) => s.name === config.name);
+}

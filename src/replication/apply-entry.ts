@@ -39,6 +39,11 @@ export async function applyEntry(entry: LogEntry, mode: ApplyMode, ctx: ApplyCon
   const [pathname, query] = splitQuery(entry.path);
   let path = entry.path;
 
+  // A get_or_create the primary answered with an adopted collection: a replica that does not hold it must
+  // not create an empty namesake, which would then pass for a copy and serve its reads.
+  const created = entry.op === 'create_collection' && entry.collectionId ? catalog.get(entry.collectionId) : undefined;
+  if (!deciding && created?.origin === 'adopted' && !catalog.localId(node.id, created.stableId)) return { kind: 'not-held' };
+
   if (entry.op === 'modify_collection' || ['add', 'upsert', 'update', 'delete'].includes(entry.op)) {
     const route = matchRoute(entry.method, pathname);
     const stableId = route && 'collectionId' in route ? route.collectionId : undefined;

@@ -55,8 +55,8 @@ describe('a primary that hangs (SIGSTOP)', () => {
       expect(timedOut.status).toBe(504);
       expect(timedOut.json).toEqual({ error: 'GatewayTimeoutError', message: expect.stringContaining(`${REQUEST_TIMEOUT_S * 1000} ms`) });
       expect(elapsed).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_S * 1000 - 50);
-      // Slack for a busy 2-core machine only: the deadline itself is exact.
-      expect(elapsed).toBeLessThan(REQUEST_TIMEOUT_S * 1000 + 500);
+      // The deadline itself is exact; the slack is for a busy 2-core machine running other tests.
+      expect(elapsed).toBeLessThan(REQUEST_TIMEOUT_S * 1000 + 1_000);
 
       await waitFor('the hung node to be marked down', () => transitions.some((t) => t.to === 'down'), 20_000);
       await waitFor('/status to show it down', () => observations.some((o) => o.health === 'down'));

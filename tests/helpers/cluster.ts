@@ -9,8 +9,10 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { ChromaProcess, freePort } from '../../src/dev/chroma-process.js';
 import { loadGatewayConfig, type Env } from '../../src/config/load.js';
+import { gatewaySettings } from '../../src/config/settings.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { createLogger } from '../../src/log/logger.js';
+import { TcpProxy } from './tcp-proxy.js';
 
 export { ChromaProcess, freePort };
 
@@ -18,6 +20,13 @@ export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The compiled CLI, built once per run by tests/helpers/global-setup.ts. */
 export const CLI = join(ROOT, 'dist/cli/main.js');
+
+/** The test runner's environment without any gateway setting, plus `extra`: for running the CLI as a user would. */
+export function cliEnv(extra: Env = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const s of Object.values(gatewaySettings)) delete env[s.env];
+  return { ...env, ...extra };
+}
 
 /** Waits until `check` returns a truthy value (returned), or fails with `what` after the deadline. */
 export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 15_000, intervalMs = 25): Promise<NonNullable<T>> {
@@ -63,6 +72,7 @@ export class Harness {
   private readonly gateways: Gateway[] = [];
   private readonly children: ChildProcess[] = [];
   private readonly schemas: string[] = [];
+  private readonly proxies: TcpProxy[] = [];
   private counter = 0;
 
   /** A real Chroma server on a free port with its own data directory. */
@@ -81,8 +91,11 @@ export class Harness {
     return Promise.all(Array.from({ length: count }, () => this.chroma()));
   }
 
-  /** Environment for a gateway in front of the given nodes (first is the primary), SQLite store in the harness dir. */
-  gatewayEnv(nodes: ChromaProcess[], extra: Env = {}): Env {
+  /**
+   * Environment for a gateway in front of the given nodes (first is the primary), SQLite store in the harness dir.
+   * A node is anything with a URL: a Chroma server, or a test double standing in front of one.
+   */
+  gatewayEnv(nodes: Array<{ url: string }>, extra: Env = {}): Env {
     return {
       PORT: '0',
       HOST: '127.0.0.1',
@@ -96,7 +109,7 @@ export class Harness {
   }
 
   /** A gateway in this process; waits until every node has been probed. */
-  async gateway(nodes: ChromaProcess[], extra: Env = {}): Promise<Gateway> {
+  async gateway(nodes: Array<{ url: string }>, extra: Env = {}): Promise<Gateway> {
     const config = loadGatewayConfig(this.gatewayEnv(nodes, extra));
     const gw = await Gateway.create(config, createLogger(config.logLevel));
     this.gateways.push(gw);
@@ -165,10 +178,18 @@ export class Harness {
     return u.toString();
   }
 
+  /** A TCP forwarder to host:port that the test can cut and restore (a store or node going away for real). */
+  async tcpProxy(host: string, port: number): Promise<TcpProxy> {
+    const proxy = await TcpProxy.start(host, port);
+    this.proxies.push(proxy);
+    return proxy;
+  }
+
   async cleanup(): Promise<void> {
     await Promise.allSettled(this.gateways.splice(0).map((g) => g.stop()));
     for (const c of this.children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await Promise.allSettled(this.chromas.splice(0).map((c) => c.stop(1_000)));
+    await Promise.allSettled(this.proxies.splice(0).map((p) => p.cut()));
     if (this.schemas.length > 0) {
       const client = new pg.Client({ connectionString: PG_URL });
       await client.connect().catch(() => undefined);

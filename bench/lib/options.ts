@@ -1,0 +1,115 @@
+// The benchmark's settings: defaults for a full run (~3-4 min on 2 cores) and for `--quick` (< 1 min),
+// each overridable by a BENCH_* environment variable so sizes can be changed without editing code.
+import { z } from 'zod';
+
+export type EmbeddingEncoding = 'base64' | 'json';
+
+export interface BenchOptions {
+  mode: 'full' | 'quick';
+  /** Records per add request in the write benchmark and the batched catch-up run. */
+  batch: number;
+  dimensions: number;
+  /** How embeddings travel in add bodies: base64 is what the chromadb JS client sends to a 1.x server. */
+  encoding: EmbeddingEncoding;
+  writeConcurrency: number[];
+  /** Measured add requests per concurrency level (the same bodies go to Chroma and to the gateway). */
+  writeRequests: number;
+  /** Measured single-record adds (at concurrency singleWriteConcurrency): the per-entry cost of the log. */
+  singleWriteRequests: number;
+  singleWriteConcurrency: number;
+  /** Concurrency of the extra write rows measured with the replica stopped (0: no such rows). */
+  replicaDownConcurrency: number;
+  readConcurrency: number[];
+  /** Cap on read requests per measured phase; the phase also ends after readSeconds. */
+  readRequests: number;
+  readSeconds: number;
+  /** Unmeasured requests before each phase. */
+  warmupRequests: number;
+  /** Records written while the replica is down, as adds of `batch` records. */
+  catchupRecords: number;
+  /** Single-record adds written while the replica is down (shows the effect of merging runs). */
+  catchupSingles: number;
+  catchupConcurrency: number;
+  /** Safety limit for any one phase (load or catch-up); a phase that hits it is reported as cut short. */
+  phaseTimeoutSeconds: number;
+  logLevel: string;
+  keepData: boolean;
+}
+
+const FULL: BenchOptions = {
+  mode: 'full',
+  batch: 100,
+  dimensions: 384,
+  encoding: 'base64',
+  writeConcurrency: [1, 4, 8],
+  writeRequests: 60,
+  singleWriteRequests: 400,
+  singleWriteConcurrency: 4,
+  replicaDownConcurrency: 4,
+  readConcurrency: [1, 8],
+  readRequests: 5_000,
+  readSeconds: 5,
+  warmupRequests: 8,
+  catchupRecords: 20_000,
+  catchupSingles: 2_000,
+  catchupConcurrency: 4,
+  phaseTimeoutSeconds: 120,
+  logLevel: 'error',
+  keepData: false,
+};
+
+const QUICK: BenchOptions = {
+  ...FULL,
+  mode: 'quick',
+  writeConcurrency: [1, 4],
+  writeRequests: 10,
+  singleWriteRequests: 100,
+  readRequests: 1_500,
+  readSeconds: 1,
+  warmupRequests: 3,
+  catchupRecords: 2_000,
+  catchupSingles: 200,
+  phaseTimeoutSeconds: 30,
+};
+
+const int = z.coerce.number().int().positive();
+const intList = z
+  .string()
+  .transform((s) => s.split(',').map((p) => Number(p.trim())))
+  .pipe(z.array(z.number().int().positive()).min(1));
+
+/** Env variable -> option, with the schema its value must satisfy. */
+const OVERRIDES: Record<string, [keyof BenchOptions, z.ZodType<unknown>]> = {
+  BENCH_BATCH: ['batch', int],
+  BENCH_DIMENSIONS: ['dimensions', int],
+  BENCH_ENCODING: ['encoding', z.enum(['base64', 'json'])],
+  BENCH_WRITE_CONCURRENCY: ['writeConcurrency', intList],
+  BENCH_WRITE_REQUESTS: ['writeRequests', int],
+  BENCH_SINGLE_WRITE_REQUESTS: ['singleWriteRequests', z.coerce.number().int().min(0)],
+  BENCH_SINGLE_WRITE_CONCURRENCY: ['singleWriteConcurrency', int],
+  BENCH_REPLICA_DOWN_CONCURRENCY: ['replicaDownConcurrency', z.coerce.number().int().min(0)],
+  BENCH_READ_CONCURRENCY: ['readConcurrency', intList],
+  BENCH_READ_REQUESTS: ['readRequests', int],
+  BENCH_READ_SECONDS: ['readSeconds', z.coerce.number().positive()],
+  BENCH_WARMUP_REQUESTS: ['warmupRequests', z.coerce.number().int().min(0)],
+  BENCH_RECORDS: ['catchupRecords', int],
+  BENCH_SINGLES: ['catchupSingles', z.coerce.number().int().min(0)],
+  BENCH_CATCHUP_CONCURRENCY: ['catchupConcurrency', int],
+  BENCH_PHASE_TIMEOUT: ['phaseTimeoutSeconds', int],
+  BENCH_LOG_LEVEL: ['logLevel', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])],
+  BENCH_KEEP_DATA: ['keepData', z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true')],
+};
+
+export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
+  const unknown = argv.filter((a) => a !== '--quick');
+  if (unknown.length > 0) throw new Error(`unknown argument(s) ${unknown.join(' ')}: the only flag is --quick (sizes are set with BENCH_* variables)`);
+  const options: BenchOptions = { ...(argv.includes('--quick') || env.BENCH_QUICK === '1' ? QUICK : FULL) };
+  for (const [name, [key, schema]] of Object.entries(OVERRIDES)) {
+    const raw = env[name]?.trim();
+    if (!raw) continue;
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) throw new Error(`${name}=${JSON.stringify(raw)} is invalid: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    (options as unknown as Record<string, unknown>)[key] = parsed.data;
+  }
+  return options;
+}

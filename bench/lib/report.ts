@@ -1,0 +1,160 @@
+// Turns the measurements into what people read: aligned tables with gateway ÷ direct ratios on stdout,
+// and a JSON report under bench/results/ (one file per run plus latest.json) for later comparison.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { CatchupRow } from './catchup.js';
+import type { LoadResult } from './load.js';
+import type { BenchOptions } from './options.js';
+import type { ReadRow } from './reads.js';
+import type { WriteRow } from './writes.js';
+
+export interface Machine {
+  cpus: number;
+  /** 1-minute load average when the run started and ended: other work on the machine skews results. */
+  loadAverage: { start: number; end: number };
+  cpuModel: string;
+  memoryGiB: number;
+  os: string;
+  node: string;
+  chromaServer: string;
+  gitCommit: string | null;
+}
+
+export interface BenchReport {
+  startedAt: string;
+  finishedAt: string;
+  durationS: number;
+  options: BenchOptions;
+  machine: Machine;
+  writes: WriteRow[];
+  reads: ReadRow[];
+  catchup: CatchupRow[];
+  notes: string[];
+}
+
+export function machineInfo(chromaServer: string, loadAtStart: number): Machine {
+  let gitCommit: string | null = null;
+  try {
+    gitCommit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    // not a git checkout
+  }
+  return {
+    cpus: cpus().length,
+    loadAverage: { start: loadAtStart, end: loadavg()[0]! },
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    os: `${process.platform} ${release()}`,
+    node: process.version,
+    chromaServer,
+    gitCommit,
+  };
+}
+
+const f0 = (n: number) => n.toFixed(0);
+const f1 = (n: number) => n.toFixed(1);
+const ratio = (g: number, d: number) => (d > 0 ? (g / d).toFixed(2) : '-');
+/** The gateway's own CPU per request: this process's CPU in the gateway phase minus the load generator's (direct phase). */
+const gatewayCpuUs = (g: LoadResult, d: LoadResult) =>
+  g.requests > 0 && d.requests > 0 ? f0(Math.max(0, (g.processCpuMs / g.requests - d.processCpuMs / d.requests) * 1000)) : '-';
+const elu = (r: LoadResult) => `${Math.round(r.eventLoopUtilization * 100)}%`;
+const lat = (r: LoadResult) => `${f1(r.p50Ms)} / ${f1(r.p95Ms)} / ${f1(r.p99Ms)}`;
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
+  return [line(header), '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...rows.map(line)].join('\n');
+}
+
+/** Errors of both sides; for writes (a fixed request count) also whether the time limit cut a phase short. */
+function errorsOf(results: LoadResult[], flagCutShort: boolean): string {
+  const n = results.reduce((a, r) => a + r.errors, 0);
+  return flagCutShort && results.some((r) => r.cutShort) ? `${n} (cut short)` : String(n);
+}
+
+export function formatReport(r: BenchReport): string {
+  const out: string[] = [];
+  out.push(
+    `chroma-ha benchmark (${r.options.mode}) ${r.startedAt}: ${r.machine.cpus}× ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, load ${r.machine.loadAverage.start.toFixed(1)}→${r.machine.loadAverage.end.toFixed(1)}, ` +
+      `Node ${r.machine.node}, Chroma ${r.machine.chromaServer}, commit ${r.machine.gitCommit ?? '?'}; embeddings sent as ${r.options.encoding}`,
+  );
+  out.push('', `Writes: direct Chroma vs gateway (primary + 1 replica, SQLite log); latency ms p50 / p95 / p99`);
+  out.push(
+    table(
+      ['workload', 'c', 'direct req/s', 'gw req/s', 'gw÷direct', 'direct rec/s', 'gw rec/s', 'direct latency', 'gw latency', 'p50 gw÷direct', 'gw CPU µs/req', 'gw loop busy', 'replica lag at end', 'errors'],
+      r.writes.map((w) => [
+        w.replicaDown ? `${w.workload}, replica down` : w.workload,
+        String(w.concurrency),
+        f1(w.direct.requestsPerS),
+        f1(w.gateway.requestsPerS),
+        ratio(w.gateway.requestsPerS, w.direct.requestsPerS),
+        f0(w.direct.requestsPerS * w.recordsPerRequest),
+        f0(w.gateway.requestsPerS * w.recordsPerRequest),
+        lat(w.direct),
+        lat(w.gateway),
+        ratio(w.gateway.p50Ms, w.direct.p50Ms),
+        gatewayCpuUs(w.gateway, w.direct),
+        elu(w.gateway),
+        w.replicaDown
+          ? `${w.replicaLagAtEnd} entries, ${f0(w.replicaCatchupAfterMs)} ms after restart`
+          : `${w.replicaLagAtEnd} entries, ${f0(w.replicaCatchupAfterMs)} ms`,
+        errorsOf([w.direct, w.gateway], true),
+      ]),
+    ),
+  );
+  out.push('', 'Reads: direct Chroma (one server) vs gateway (spreads reads over primary and replica); latency ms p50 / p95 / p99');
+  out.push(
+    table(
+      ['workload', 'c', 'direct req/s', 'gw req/s', 'gw÷direct', 'direct latency', 'gw latency', 'p50 gw÷direct', 'gw CPU µs/req', 'gw loop busy', 'served by (gw)', 'errors'],
+      r.reads.map((x) => [
+        x.workload,
+        String(x.concurrency),
+        f0(x.direct.requestsPerS),
+        f0(x.gateway.requestsPerS),
+        ratio(x.gateway.requestsPerS, x.direct.requestsPerS),
+        lat(x.direct),
+        lat(x.gateway),
+        ratio(x.gateway.p50Ms, x.direct.p50Ms),
+        gatewayCpuUs(x.gateway, x.direct),
+        elu(x.gateway),
+        Object.entries(x.gateway.servedBy)
+          .map(([n, c]) => `${n} ${Math.round((100 * c) / Math.max(1, x.gateway.requests))}%`)
+          .join(', '),
+        errorsOf([x.direct, x.gateway], false),
+      ]),
+    ),
+  );
+  out.push('', 'Replica catch-up: replica stopped, records written through the gateway, replica restarted');
+  out.push(
+    table(
+      ['run', 'records', 'entries', 'writes while down (req/s)', 'restart ms', 'marked up ms', 'apply s', 'records/s', 'entries/s', 'restart→in-sync s'],
+      r.catchup.map((c) => [
+        c.run,
+        String(c.records),
+        String(c.entries),
+        f1(c.writes.requestsPerS),
+        f0(c.restartMs),
+        f0(c.detectUpMs),
+        (c.applyMs / 1000).toFixed(2),
+        f0(c.recordsPerS),
+        f0(c.entriesPerS),
+        (c.totalMs / 1000).toFixed(2),
+      ]),
+    ),
+  );
+  if (r.notes.length > 0) out.push('', ...r.notes.map((n) => `note: ${n}`));
+  out.push('', `total ${f0(r.durationS)} s`);
+  return out.join('\n');
+}
+
+/** Writes bench/results/<timestamp>.json and bench/results/latest.json; returns the first path. */
+export function writeReport(r: BenchReport, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const json = JSON.stringify(r, null, 2) + '\n';
+  const file = join(dir, `${r.startedAt.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, json);
+  writeFileSync(join(dir, 'latest.json'), json);
+  return file;
+}
