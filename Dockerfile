@@ -1,13 +1,19 @@
 # A Chroma node for chroma-ha (chroma-primary, chroma-replica, ...): the official image, pinned to an exact
 # 1.x release, with the data path set explicitly.
 #
+# 1.0.5 is the release our tests run against (the npm binding chromadb-js-bindings 1.0.5), and its v2 API has
+# exactly the routes the gateway's route table knows. Later 1.x releases add routes (fork, search, functions,
+# ...) that the gateway would pass to the primary without logging them: check docs/chroma-notes.md before
+# moving the tag.
+#
 # The 1.x image is the Rust server: ENTRYPOINT `dumb-init -- chroma`, default CMD `run /config.yaml`, whose
-# persist_path is /data (chroma-core/chroma rust/Dockerfile and rust/frontend/sample_configs/
-# docker_single_node.yaml). The guide's /chroma/chroma is the 0.x layout and is NOT where 1.x writes.
+# persist_path is /data (chroma-core/chroma: rust/cli/Dockerfile at 1.0.5, rust/Dockerfile later, and
+# rust/frontend/sample_configs/docker_single_node.yaml). The guide's /chroma/chroma is the 0.x (Python)
+# layout and is NOT where 1.x writes.
 # We pass the path on the command line so a change of the image's default can never move the data off the
 # persistent disk, which must be mounted at /data (render.yaml, docker-compose.yml).
 # Runs as root like the upstream image: Render mounts disks owned by root.
-FROM chromadb/chroma:1.5.9
+FROM chromadb/chroma:1.0.5
 
 EXPOSE 8000
 

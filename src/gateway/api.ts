@@ -217,7 +217,9 @@ export class ApiHandler {
       const node = router.pick(need, tried);
       if (node) return node;
       const anyUp = cluster.nodes.some((n) => n.isUp && !tried.has(n));
-      if (!anyUp || tried.size > 0 || Date.now() >= deadline) return null;
+      // Also after a failed attempt: when the primary dies under a read, the replica that will serve it may
+      // still be a few entries short of the read's position, and is worth those milliseconds.
+      if (!anyUp || Date.now() >= deadline) return null;
       await log.changed.wait(Math.min(100, deadline - Date.now()));
     }
   }

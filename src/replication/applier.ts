@@ -133,7 +133,8 @@ export class NodeApplier {
     const release = await primaryLane.lock();
     try {
       if (cluster.primary !== this.node || !this.node.isUp) return false;
-      const claim = log.claim(entry.seq);
+      const claim = await log.claim(entry.seq);
+      if (claim === 'wait') return false;
       if (!claim) {
         this.advance(entry.seq, false);
         return true;

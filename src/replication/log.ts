@@ -34,6 +34,8 @@ export class ReplicationLog {
   private readonly waiters = new Map<number, PendingWrite>();
   /** Pending entries that may already have reached a node: re-applied with replay tolerance. */
   private readonly inDoubt = new Set<number>();
+  /** Appends under way: the store can show an entry before its append has returned here. */
+  private readonly appending = new Set<Promise<number>>();
   private maxCommitted = 0;
   head = 0;
 
@@ -51,7 +53,14 @@ export class ReplicationLog {
 
   /** Appends a write durably and returns its seq plus a promise of the primary's answer. */
   async append(entry: NewEntry, clientHeaders: Record<string, string>): Promise<{ seq: number; result: Promise<WriteResult> }> {
-    const seq = await this.store.append(entry);
+    const appended = this.store.append(entry);
+    this.appending.add(appended);
+    let seq: number;
+    try {
+      seq = await appended;
+    } finally {
+      this.appending.delete(appended);
+    }
     this.head = Math.max(this.head, seq);
     let resolve!: (r: WriteResult) => void;
     const result = new Promise<WriteResult>((r) => (resolve = r));
@@ -65,19 +74,33 @@ export class ReplicationLog {
     const w = this.waiters.get(seq);
     if (!w || w.sending) return false;
     w.aborted = true;
-    const aborted = await this.store.abort(seq);
-    if (aborted) this.waiters.delete(seq);
-    this.changed.notify();
-    return aborted;
+    try {
+      const aborted = await this.store.abort(seq);
+      if (aborted) this.waiters.delete(seq);
+      else w.aborted = false;
+      return aborted;
+    } catch (err) {
+      w.aborted = false; // not withdrawn after all: the primary decides it once the store is back
+      throw err;
+    } finally {
+      this.changed.notify();
+    }
   }
 
   /**
-   * Called by the primary's applier before it sends a pending entry. Returns the client's headers, or
-   * null when the client already gave up (the entry is aborted and must be skipped).
+   * Called by the primary's applier before it sends a pending entry. Returns the client's headers; 'wait'
+   * while the client is withdrawing it; null when it must be skipped because its client was told it failed:
+   * withdrawn, or an append whose answer the store never delivered (then it is marked aborted here).
    */
-  claim(seq: number): { clientHeaders: Record<string, string>; inDoubt: boolean } | null {
+  async claim(seq: number): Promise<{ clientHeaders: Record<string, string>; inDoubt: boolean } | 'wait' | null> {
+    if (!this.waiters.has(seq) && !this.inDoubt.has(seq)) await Promise.allSettled([...this.appending]);
     const w = this.waiters.get(seq);
-    if (w?.aborted) return null;
+    if (w?.aborted) return 'wait';
+    // Pending entries without a client are normal only when left over from before a restart (in doubt).
+    if (!w && !this.inDoubt.has(seq)) {
+      await this.store.abort(seq);
+      return null;
+    }
     if (w) w.sending = true;
     return { clientHeaders: w?.clientHeaders ?? {}, inDoubt: this.inDoubt.has(seq) };
   }

@@ -32,12 +32,17 @@ export class PostgresStore implements ReplicationStore {
   }
 
   async append(e: NewEntry): Promise<number> {
-    const r = await this.pool.query(
-      `INSERT INTO log_entries (op, method, path, body, collection_id, tenant, database_name, state, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) RETURNING seq`,
-      [e.op, e.method, e.path, e.body, e.collectionId, e.tenant, e.database, Date.now()],
-    );
-    return Number(r.rows[0].seq);
+    // A seq is handed out at insert but the row is visible only at commit, and appliers read in seq order:
+    // appends take turns (a lock per log table, held to commit) so no entry becomes visible after a later one.
+    return this.transaction(async (c) => {
+      await c.query(`SELECT pg_advisory_xact_lock('log_entries'::regclass::oid::bigint)`);
+      const r = await c.query(
+        `INSERT INTO log_entries (op, method, path, body, collection_id, tenant, database_name, state, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) RETURNING seq`,
+        [e.op, e.method, e.path, e.body, e.collectionId, e.tenant, e.database, Date.now()],
+      );
+      return Number(r.rows[0].seq);
+    });
   }
 
   async readAfter(afterSeq: number, limit: number, maxBytes = DEFAULT_READ_BYTES): Promise<LogEntry[]> {
@@ -133,6 +138,10 @@ export class PostgresStore implements ReplicationStore {
 
   private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.pool.connect();
+    // A connection lost mid-transaction fails the query in progress; its 'error' event, which the pool does
+    // not listen to while a client is checked out, would otherwise crash the gateway.
+    const lost = () => {};
+    c.on('error', lost);
     try {
       await c.query('BEGIN');
       const result = await fn(c);
@@ -142,6 +151,7 @@ export class PostgresStore implements ReplicationStore {
       await c.query('ROLLBACK').catch(() => {});
       throw err;
     } finally {
+      c.off('error', lost);
       c.release();
     }
   }

@@ -91,7 +91,9 @@ describe('chroma-ha dev (npm start)', () => {
     expect(nodePorts).toHaveLength(2);
     expect(first.output()).toContain(`primary    http://127.0.0.1:${nodePorts[0]}`);
 
-    const id = (await http(first.url, 'POST', COLLECTIONS, { name: 'kept-between-runs' })).json.id as string;
+    const created = await http(first.url, 'POST', COLLECTIONS, { name: 'kept-between-runs' });
+    expect(created.status, created.text).toBe(200);
+    const id = created.json.id as string;
     expect((await http(first.url, 'POST', `${COLLECTIONS}/${id}/add`, { ids: ['a', 'b'], embeddings: [[1, 2], [3, 4]] })).status).toBe(201);
     await waitFor('the replica to hold the writes', async () => (await http(first.url, 'GET', '/status')).json.nodes[1].syncState === 'in-sync');
     await ctrlC(first);

@@ -21,7 +21,9 @@ describe('all nodes down', () => {
     const nodes = await h.chromaCluster(2);
     const gw = await h.gateway(nodes);
     const base = gatewayUrl(gw);
-    const id = (await http(base, 'POST', COLLECTIONS, { name: 'outage' })).json.id as string;
+    const created = await http(base, 'POST', COLLECTIONS, { name: 'outage' });
+    expect(created.status, created.text).toBe(200);
+    const id = created.json.id as string;
     expect((await http(base, 'POST', `${COLLECTIONS}/${id}/add`, { ids: ['a', 'b', 'c'], embeddings: [[1, 0, 0], [0, 1, 0], [0, 0, 1]] })).status).toBe(201);
     await waitFor('the replica to be in sync', async () => (await http(base, 'GET', '/status')).json.nodes[1].syncState === 'in-sync');
 

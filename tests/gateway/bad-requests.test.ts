@@ -21,7 +21,9 @@ describe('bad requests', () => {
     h = new Harness();
     nodes = await h.chromaCluster(2);
     base = gatewayUrl(await h.gateway(nodes, { MAX_BODY_BYTES: String(MAX_BODY_BYTES) }));
-    id = (await http(base, 'POST', COLLECTIONS, { name: 'target' })).json.id;
+    const created = await http(base, 'POST', COLLECTIONS, { name: 'target' });
+    expect(created.status, created.text).toBe(200);
+    id = created.json.id;
     expect((await http(base, 'POST', `${COLLECTIONS}/${id}/add`, { ids: ['kept'], embeddings: [[1, 2, 3]] })).status).toBe(201);
   });
   afterAll(async () => h.cleanup());

@@ -23,7 +23,7 @@ describe('kill -9 of the primary under read load', () => {
     const base = gatewayUrl(gw);
 
     const created = await http(base, 'POST', COLLECTIONS, { name: 'under-load' });
-    expect(created.status).toBe(200);
+    expect(created.status, created.text).toBe(200);
     const id = created.json.id as string;
     const ids = Array.from({ length: 20 }, (_, i) => `r${i}`);
     const added = await http(base, 'POST', `${COLLECTIONS}/${id}/add`, { ids, embeddings: ids.map((_, i) => [i, i + 1, i + 2]) });

@@ -29,6 +29,7 @@ describe('a primary that hangs (SIGSTOP)', () => {
     });
     const base = gatewayUrl(gw);
     const created = await http(base, 'POST', COLLECTIONS, { name: 'hung' });
+    expect(created.status, created.text).toBe(200);
     const id = created.json.id as string;
     expect((await http(base, 'POST', `${COLLECTIONS}/${id}/add`, { ids: ['a', 'b'], embeddings: [[1, 2, 3], [4, 5, 6]] })).status).toBe(201);
 

@@ -85,9 +85,10 @@ describe('an upstream that never answers', () => {
       // The deadline itself is exact; the slack is for a busy 2-core machine running other tests.
       expect(a.ms).toBeLessThan(REQUEST_TIMEOUT_MS + 1_000);
     }
-    // The requests really reached the silent node (the 504s are not the gateway refusing them).
-    expect([...node.swallowed].sort()).toEqual(
-      ['GET /api/v2/version HTTP/1.1', `GET ${COLLECTIONS} HTTP/1.1`, 'GET /api/v2/some/route/the/gateway/does/not/know HTTP/1.1'].sort(),
+    // The requests really reached the silent node (the 504s are not the gateway refusing them). The gateway's
+    // own adoption scan of a new primary may be swallowed too.
+    expect(node.swallowed).toEqual(
+      expect.arrayContaining(['GET /api/v2/version HTTP/1.1', `GET ${COLLECTIONS} HTTP/1.1`, 'GET /api/v2/some/route/the/gateway/does/not/know HTTP/1.1']),
     );
   });
 });

@@ -7,7 +7,7 @@ import type { Env } from '../../src/config/load.js';
 import { loadMonitorConfig } from '../../src/config/monitor-settings.js';
 import type { Logger } from '../../src/log/logger.js';
 import { Monitor } from '../../src/monitor/monitor.js';
-import type { ChromaProcess, Harness } from './cluster.js';
+import { waitFor, type ChromaProcess, type Harness } from './cluster.js';
 import { WebhookReceiver, type Responder } from './webhook-receiver.js';
 
 /** A clock the test moves by hand: monitor.checkOnce() then sees simulated time. */
@@ -72,4 +72,14 @@ export class MonitorFixture {
     await Promise.allSettled(this.monitors.splice(0).map((m) => m.stop(0)));
     await Promise.allSettled(this.receivers.splice(0).map((r) => r.close()));
   }
+}
+
+/** Waits until a running monitor has completed `n` more rounds of checks (counted by its own metrics). */
+export async function waitForRounds(monitor: Monitor, n: number, timeoutMs = 15_000): Promise<void> {
+  const rounds = async () => {
+    const m = await monitor.metrics.registry.getSingleMetric('chroma_ha_monitor_checks_total')!.get();
+    return m.values.filter((v) => v.labels.target === monitor.config.nodes[0]!.name).reduce((sum, v) => sum + v.value, 0);
+  };
+  const start = await rounds();
+  await waitFor(`${n} more rounds of checks`, async () => (await rounds()) >= start + n, timeoutMs);
 }

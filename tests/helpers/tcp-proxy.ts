@@ -1,11 +1,15 @@
 // A plain TCP forwarder on a free port, in front of a real server (PostgreSQL in the tests), that a test
 // can cut and restore: cut() stops listening and drops every open connection, so clients get a refused
 // connection or a reset, exactly as if the server had gone away; restore() listens on the same port again.
+// cutAfterRequest() cuts right after given requests went through: the server acts on them, the answer is lost.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 export class TcpProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  private trap: { markers: Buffer[]; delayMs: number; sprung: () => void } | null = null;
+  /** Set once a trap has sprung: nothing the server says reaches the client any more. */
+  private answersLost = false;
 
   private constructor(
     private readonly targetHost: string,
@@ -23,9 +27,19 @@ export class TcpProxy {
     return this.server !== null;
   }
 
+  /**
+   * Arms a fault: once one connection has sent chunks containing each of `markers` in turn (say an INSERT
+   * and then its COMMIT), the last one is delivered, every answer from then on is dropped, and everything is
+   * cut `delayMs` later. Resolves when it has sprung.
+   */
+  cutAfterRequest(markers: Buffer[], delayMs: number): Promise<void> {
+    return new Promise((sprung) => (this.trap = { markers, delayMs, sprung }));
+  }
+
   /** Listens again (on the same port once it has one). */
   async restore(): Promise<void> {
     if (this.server) return;
+    this.answersLost = false;
     const server = createServer((client) => this.pipe(client));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -59,7 +73,18 @@ export class TcpProxy {
         upstream.destroy();
       });
     }
-    client.pipe(upstream);
-    upstream.pipe(client);
+    let matched = 0;
+    client.on('data', (chunk: Buffer) => {
+      upstream.write(chunk);
+      const trap = this.trap;
+      if (!trap || !chunk.includes(trap.markers[matched]!)) return;
+      if (++matched < trap.markers.length) return;
+      this.trap = null;
+      this.answersLost = true;
+      setTimeout(() => void this.cut().then(trap.sprung), trap.delayMs);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (!this.answersLost) client.write(chunk);
+    });
   }
 }

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildReport } from '../../src/monitor/report.js';
 import { COLLECTIONS, gatewayUrl, Harness, http, waitFor } from '../helpers/cluster.js';
-import { MonitorFixture, ofKind } from '../helpers/monitor.js';
+import { MonitorFixture, ofKind, waitForRounds } from '../helpers/monitor.js';
 
 const INTERVAL_MS = 500;
 const THRESHOLD = 3;
@@ -34,10 +34,6 @@ describe('monitor: primary killed and restarted', () => {
         JSON_WEBHOOK_URLS: hook.url('/hook'),
       }),
     );
-    const checked = async (target: string) => {
-      const m = await monitor.metrics.registry.getSingleMetric('chroma_ha_monitor_checks_total')!.get();
-      return m.values.filter((v) => v.labels.target === target).reduce((sum, v) => sum + v.value, 0);
-    };
     await waitFor('the monitor to see every target up', () => monitor.detector.nodeState('primary') === 'up' && monitor.detector.nodeState('replica-1') === 'up' && monitor.detector.gatewayState === 'up');
     // A write, so the outage has something to replicate afterwards.
     expect((await http(gatewayUrl(gw), 'POST', COLLECTIONS, { name: 'monitored' })).status).toBe(200);
@@ -57,8 +53,7 @@ describe('monitor: primary killed and restarted', () => {
     expect(typeof failover!.json.details.writesPausedMs).toBe('number');
 
     // Four more rounds without a new notification: one per transition, not one per check.
-    const before = await checked('primary');
-    await waitFor('four more rounds of checks', async () => (await checked('primary')) >= before + 4, 10_000);
+    await waitForRounds(monitor, 4);
     expect(hook.requests.map((r) => `${r.json.kind}/${r.json.status}`).sort()).toEqual(['failover/notice', 'node-down/firing']);
     expect(slack.requests).toHaveLength(2);
     expect(slack.requests.every((r) => Array.isArray(r.json.blocks) && typeof r.json.text === 'string')).toBe(true);

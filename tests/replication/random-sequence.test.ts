@@ -15,7 +15,7 @@ import { canonical, nodeContent, waitStatusInSync } from '../helpers/convergence
 import type { Env } from '../../src/config/load.js';
 
 const LANES = 4;
-const OPS_PER_LANE = 600;
+const OPS_PER_LANE = 560;
 const NAMES_PER_LANE = 3;
 const ID_POOL = 40;
 
@@ -131,10 +131,10 @@ class Lane {
     if (r < 0.13) return this.unknownCollection();
     if (r < 0.15) return c.dimSet ? this.wrongDimension(c) : this.records(c, 'add');
     if (r < 0.16) return this.inconsistentLengths(c);
-    if (r < 0.4) return this.records(c, 'add');
-    if (r < 0.62) return this.records(c, 'upsert');
-    if (r < 0.74) return this.update(c);
-    if (r < 0.82) return this.deleteRecords(c);
+    if (r < 0.42) return this.records(c, 'add');
+    if (r < 0.66) return this.records(c, 'upsert');
+    if (r < 0.8) return this.update(c);
+    if (r < 0.92) return this.deleteRecords(c);
     return this.read(c);
   }
 
