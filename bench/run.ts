@@ -5,7 +5,7 @@
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startBenchCluster } from './lib/cluster.js';
-import { benchOptions } from './lib/options.js';
+import { benchOptions, type Scenario } from './lib/options.js';
 import { benchWrites } from './lib/writes.js';
 import { benchReads } from './lib/reads.js';
 import { benchCatchup } from './lib/catchup.js';
@@ -31,14 +31,12 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
   try {
     log(`starting 3 Chroma servers and the gateway (${options.mode} mode)`);
-    const cluster = await startBenchCluster({ logLevel: options.logLevel, keepData: options.keepData }, (stop) => (cleanup.stop = stop));
+    const cluster = await startBenchCluster(options, (stop) => (cleanup.stop = stop));
     const version = await call<string>(cluster.direct.url, 'GET', '/api/v2/version');
-    log('writes');
-    const writes = await benchWrites(cluster, options, log);
-    log('reads');
-    const reads = await benchReads(cluster, options, { name: writes.collection, ids: writes.ids }, log);
-    log('replica catch-up');
-    const catchup = await benchCatchup(cluster, options, log);
+    const run = (s: Scenario) => options.scenarios.includes(s);
+    const writes = run('writes') ? (log('writes'), await benchWrites(cluster, options, log)) : null;
+    const reads = writes && run('reads') ? (log('reads'), await benchReads(cluster, options, { name: writes.collection, ids: writes.ids }, log)) : [];
+    const catchup = run('catchup') ? (log('replica catch-up'), await benchCatchup(cluster, options, log)) : [];
     const finished = new Date();
     const report: BenchReport = {
       startedAt: started.toISOString(),
@@ -46,11 +44,12 @@ async function main(): Promise<void> {
       durationS: (finished.getTime() - started.getTime()) / 1000,
       options,
       machine: machineInfo(version, loadAtStart),
-      writes: writes.rows,
+      writes: writes?.rows ?? [],
       reads,
       catchup,
       notes: [
-        `the read collection holds ${writes.ids.length} records of ${options.dimensions} dimensions`,
+        ...(reads.length > 0 ? [`the read collection holds ${writes!.ids.length} records of ${options.dimensions} dimensions`] : []),
+        ...(options.storeDir ? [`the gateway's SQLite log was kept under ${options.storeDir}`] : []),
         'gateway reads are spread over primary and replica, both on this machine: the ratio compares one Chroma with two sharing the same cores',
         'load generator, gateway and the three Chroma servers share this machine; numbers move 20-35 % between identical runs, compare within a run',
       ],

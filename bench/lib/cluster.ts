@@ -24,18 +24,19 @@ export interface BenchCluster {
  * that arrives during start-up can still stop what has been started so far.
  */
 export async function startBenchCluster(
-  options: { logLevel: string; keepData: boolean },
+  options: { logLevel: string; keepData: boolean; storeDir: string | null },
   onStop: (stop: () => Promise<void>) => void,
 ): Promise<BenchCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'chroma-ha-bench-'));
   const chromas: ChromaProcess[] = [];
   let gateway: Gateway | null = null;
+  let storeDir: string | null = null;
   let stopped: Promise<void> | null = null;
   const stop = () =>
     (stopped ??= (async () => {
       if (gateway) await gateway.stop().catch(() => undefined);
       await Promise.allSettled(chromas.map((c) => c.stop(2_000)));
-      if (!options.keepData) rmSync(dir, { recursive: true, force: true });
+      if (!options.keepData) for (const d of [dir, storeDir]) if (d) rmSync(d, { recursive: true, force: true });
     })());
   onStop(stop);
   try {
@@ -45,12 +46,13 @@ export async function startBenchCluster(
       return c;
     };
     const [direct, primary, replica] = [await start('direct'), await start('primary'), await start('replica')];
+    if (options.storeDir) storeDir = mkdtempSync(join(options.storeDir, 'chroma-ha-bench-store-'));
     const config = loadGatewayConfig({
       PORT: '0',
       HOST: '127.0.0.1',
       PRIMARY_URL: primary.url,
       REPLICA_URLS: replica.url,
-      DATA_DIR: join(dir, 'gateway-store'),
+      DATA_DIR: storeDir ?? join(dir, 'gateway-store'),
       LOG_LEVEL: options.logLevel,
     });
     gateway = await Gateway.create(config, createLogger(config.logLevel, 'chroma-ha-bench'));

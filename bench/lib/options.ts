@@ -4,8 +4,15 @@ import { z } from 'zod';
 
 export type EmbeddingEncoding = 'base64' | 'json';
 
+export const SCENARIOS = ['writes', 'reads', 'catchup'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
 export interface BenchOptions {
   mode: 'full' | 'quick';
+  /** Which parts to run; reads use the collection the writes fill, so they need writes. */
+  scenarios: Scenario[];
+  /** Directory for the gateway's SQLite log (default: the run's temporary directory). */
+  storeDir: string | null;
   /** Records per add request in the write benchmark and the batched catch-up run. */
   batch: number;
   dimensions: number;
@@ -38,6 +45,8 @@ export interface BenchOptions {
 
 const FULL: BenchOptions = {
   mode: 'full',
+  scenarios: [...SCENARIOS],
+  storeDir: null,
   batch: 100,
   dimensions: 384,
   encoding: 'base64',
@@ -80,6 +89,15 @@ const intList = z
 
 /** Env variable -> option, with the schema its value must satisfy. */
 const OVERRIDES: Record<string, [keyof BenchOptions, z.ZodType<unknown>]> = {
+  BENCH_SCENARIOS: [
+    'scenarios',
+    z
+      .string()
+      .transform((s) => s.split(',').map((p) => p.trim()))
+      .pipe(z.array(z.enum(SCENARIOS)).min(1))
+      .refine((l) => !l.includes('reads') || l.includes('writes'), 'reads need writes (they read what the writes stored)'),
+  ],
+  BENCH_STORE_DIR: ['storeDir', z.string().min(1)],
   BENCH_BATCH: ['batch', int],
   BENCH_DIMENSIONS: ['dimensions', int],
   BENCH_ENCODING: ['encoding', z.enum(['base64', 'json'])],

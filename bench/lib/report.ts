@@ -80,8 +80,8 @@ export function formatReport(r: BenchReport): string {
     `chroma-ha benchmark (${r.options.mode}) ${r.startedAt}: ${r.machine.cpus}× ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, load ${r.machine.loadAverage.start.toFixed(1)}→${r.machine.loadAverage.end.toFixed(1)}, ` +
       `Node ${r.machine.node}, Chroma ${r.machine.chromaServer}, commit ${r.machine.gitCommit ?? '?'}; embeddings sent as ${r.options.encoding}`,
   );
-  out.push('', `Writes: direct Chroma vs gateway (primary + 1 replica, SQLite log); latency ms p50 / p95 / p99`);
-  out.push(
+  if (r.writes.length > 0) out.push('', `Writes: direct Chroma vs gateway (primary + 1 replica, SQLite log); latency ms p50 / p95 / p99`);
+  if (r.writes.length > 0) out.push(
     table(
       ['workload', 'c', 'direct req/s', 'gw req/s', 'gw÷direct', 'direct rec/s', 'gw rec/s', 'direct latency', 'gw latency', 'p50 gw÷direct', 'gw CPU µs/req', 'gw loop busy', 'replica lag at end', 'errors'],
       r.writes.map((w) => [
@@ -104,8 +104,8 @@ export function formatReport(r: BenchReport): string {
       ]),
     ),
   );
-  out.push('', 'Reads: direct Chroma (one server) vs gateway (spreads reads over primary and replica); latency ms p50 / p95 / p99');
-  out.push(
+  if (r.reads.length > 0) out.push('', 'Reads: direct Chroma (one server) vs gateway (spreads reads over primary and replica); latency ms p50 / p95 / p99');
+  if (r.reads.length > 0) out.push(
     table(
       ['workload', 'c', 'direct req/s', 'gw req/s', 'gw÷direct', 'direct latency', 'gw latency', 'p50 gw÷direct', 'gw CPU µs/req', 'gw loop busy', 'served by (gw)', 'errors'],
       r.reads.map((x) => [
@@ -126,12 +126,12 @@ export function formatReport(r: BenchReport): string {
       ]),
     ),
   );
-  out.push('', 'Replica catch-up: replica stopped, records written through the gateway, replica restarted');
-  out.push(
+  if (r.catchup.length > 0) out.push('', 'Replica catch-up: replica stopped, records written through the gateway, replica restarted');
+  if (r.catchup.length > 0) out.push(
     table(
       ['run', 'records', 'entries', 'writes while down (req/s)', 'restart ms', 'marked up ms', 'apply s', 'records/s', 'entries/s', 'restart→in-sync s'],
       r.catchup.map((c) => [
-        c.run,
+        c.writes.cutShort ? `${c.run} (cut short by the time limit)` : c.run,
         String(c.records),
         String(c.entries),
         f1(c.writes.requestsPerS),

@@ -20,7 +20,7 @@ async function runGateway(env: Record<string, string>, flags: string[] = []): Pr
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     clearTimeout(timer);
     return { code, stdout, stderr };

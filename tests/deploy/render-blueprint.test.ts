@@ -147,6 +147,15 @@ describe('render.yaml', () => {
     expect(monitor.databaseUrl).toBe(gateway.databaseUrl);
   });
 
+  it('reads a bare host:port as http://host:port, and still rejects what is not a node URL', () => {
+    const config = loadGatewayConfig({ PRIMARY_URL: 'chroma-primary-d0c1:8000', REPLICA_URLS: ' https://b.example.com , user:pw@chroma-replica-d0c1:8000' });
+    expect(config.nodes.map((n) => n.url)).toEqual(['http://chroma-primary-d0c1:8000', 'https://b.example.com', 'http://chroma-replica-d0c1:8000']);
+    expect(config.nodes[2]!.authHeaders.authorization).toBe(`Basic ${Buffer.from('user:pw').toString('base64')}`);
+    expect(() => loadGatewayConfig({ PRIMARY_URL: 'ftp://chroma-primary:21' })).toThrow(/PRIMARY_URL=.* must use http:\/\/ or https:\/\//);
+    expect(() => loadGatewayConfig({ PRIMARY_URL: 'chroma primary:8000' })).toThrow(/PRIMARY_URL=.* is invalid/);
+    expect(() => loadMonitorConfig({ PRIMARY_URL: 'a:8000', LOAD_BALANCER_URL: 'chroma-load-balancer:notaport' })).toThrow(/LOAD_BALANCER_URL/);
+  });
+
   it('declares the secrets sync: false and never writes a secret value', () => {
     for (const s of blueprint.services) {
       for (const e of s.envVars ?? []) {

@@ -2,7 +2,7 @@
 // Chroma's shape at once instead of hanging; a write refused this way is not logged. When a node comes
 // back, service resumes without restarting the gateway.
 import { afterEach, describe, expect, it } from 'vitest';
-import { COLLECTIONS, FAST_HEALTH, Harness, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
+import { COLLECTIONS, FAST_HEALTH, Harness, gatewayUrl, http, waitFor, PATIENT_PROBES } from '../helpers/cluster.js';
 
 const REQUEST_TIMEOUT_MS = Number(FAST_HEALTH.REQUEST_TIMEOUT) * 1000;
 
@@ -19,7 +19,7 @@ describe('all nodes down', () => {
   it('answers 503 quickly while nothing is up and serves again when a node returns', async () => {
     h = new Harness();
     const nodes = await h.chromaCluster(2);
-    const gw = await h.gateway(nodes);
+    const gw = await h.gateway(nodes, PATIENT_PROBES);
     const base = gatewayUrl(gw);
     const created = await http(base, 'POST', COLLECTIONS, { name: 'outage' });
     expect(created.status, created.text).toBe(200);

@@ -3,7 +3,7 @@
 // collections get 404 JSON. The tests share one cluster: none of them may change anything.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { COLLECTIONS, Harness, gatewayUrl, http, waitFor, type ChromaProcess } from '../helpers/cluster.js';
+import { COLLECTIONS, Harness, gatewayUrl, http, waitFor, PATIENT_PROBES, type ChromaProcess } from '../helpers/cluster.js';
 
 const MAX_BODY_BYTES = 4096;
 
@@ -20,7 +20,7 @@ describe('bad requests', () => {
   beforeAll(async () => {
     h = new Harness();
     nodes = await h.chromaCluster(2);
-    base = gatewayUrl(await h.gateway(nodes, { MAX_BODY_BYTES: String(MAX_BODY_BYTES) }));
+    base = gatewayUrl(await h.gateway(nodes, { ...PATIENT_PROBES, MAX_BODY_BYTES: String(MAX_BODY_BYTES) }));
     const created = await http(base, 'POST', COLLECTIONS, { name: 'target' });
     expect(created.status, created.text).toBe(200);
     id = created.json.id;

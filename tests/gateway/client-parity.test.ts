@@ -3,7 +3,7 @@
 // once node-local collection ids and Chroma's own unordered outputs are normalised.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChromaClient, type Collection } from 'chromadb';
-import { Harness, gatewayUrl } from '../helpers/cluster.js';
+import { Harness, gatewayUrl, PATIENT_PROBES } from '../helpers/cluster.js';
 
 type Transcript = Array<[step: string, result: unknown]>;
 
@@ -136,7 +136,7 @@ describe('chromadb JS client through the gateway', () => {
   it('gets the same results as from a plain Chroma server for the same calls', async () => {
     h = new Harness();
     const [direct, primary, replica] = await Promise.all([h.chroma({ name: 'direct' }), h.chroma(), h.chroma()]);
-    const gw = await h.gateway([primary!, replica!]);
+    const gw = await h.gateway([primary!, replica!], PATIENT_PROBES);
 
     const servedReads = new Set<string>();
     gw.events.on('request', ({ routeClass, node, status }) => {

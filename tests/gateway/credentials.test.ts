@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { ChromaClient } from 'chromadb';
-import { COLLECTIONS, Harness, http, waitFor, type ChromaProcess } from '../helpers/cluster.js';
+import { COLLECTIONS, Harness, http, waitFor, PATIENT_PROBES, type ChromaProcess } from '../helpers/cluster.js';
 
 interface Seen {
   method: string;
@@ -60,11 +60,13 @@ describe('credentials', () => {
     const [primary, replica] = proxies as [(typeof proxies)[0], (typeof proxies)[0]];
     const gw = await h.gatewayProcess(
       h.gatewayEnv(proxies, {
+        ...PATIENT_PROBES,
         PRIMARY_URL: `http://node-user:url-pass-primary@127.0.0.1:${primary.port}`,
         REPLICA_URLS: `http://node-user:url-pass-replica@127.0.0.1:${replica.port}`,
         LOG_LEVEL: 'debug',
       }),
     );
+    await waitFor('both nodes to be up', async () => (await http(gw.url, 'GET', '/health')).json.status === 'healthy', 30_000);
 
     // A client with its own credentials.
     const client = new ChromaClient({ path: gw.url, headers: { Authorization: CLIENT_AUTH, 'X-Chroma-Token': CLIENT_TOKEN } });

@@ -2,7 +2,7 @@
 // hit the dead node on the replica and promotes it; the only reads allowed to fail are those that were
 // in flight at the moment of the kill (and since reads are retried on connection errors, none should).
 import { afterEach, describe, expect, it } from 'vitest';
-import { COLLECTIONS, Harness, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
+import { COLLECTIONS, Harness, gatewayUrl, http, waitFor, PATIENT_PROBES } from '../helpers/cluster.js';
 
 interface Read {
   startedAt: number;
@@ -19,7 +19,7 @@ describe('kill -9 of the primary under read load', () => {
   it('keeps serving reads from the replica and promotes it', async () => {
     h = new Harness();
     const nodes = await h.chromaCluster(2);
-    const gw = await h.gateway(nodes);
+    const gw = await h.gateway(nodes, PATIENT_PROBES);
     const base = gatewayUrl(gw);
 
     const created = await http(base, 'POST', COLLECTIONS, { name: 'under-load' });
@@ -27,7 +27,7 @@ describe('kill -9 of the primary under read load', () => {
     const id = created.json.id as string;
     const ids = Array.from({ length: 20 }, (_, i) => `r${i}`);
     const added = await http(base, 'POST', `${COLLECTIONS}/${id}/add`, { ids, embeddings: ids.map((_, i) => [i, i + 1, i + 2]) });
-    expect(added.status).toBe(201);
+    expect(added.status, added.text).toBe(201);
     await waitFor('the replica to hold every committed write', async () => {
       const s = (await http(base, 'GET', '/status')).json;
       return s.nodes[1].syncState === 'in-sync' && s.nodes[1].appliedPosition === s.log.committedHead;

@@ -4,7 +4,7 @@
 // every other request without ever answering it.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server, type Socket } from 'node:net';
-import { COLLECTIONS, Harness, gatewayUrl, http } from '../helpers/cluster.js';
+import { COLLECTIONS, Harness, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
 
 const REQUEST_TIMEOUT_MS = 1_000;
 const HEARTBEAT = '{"nanosecond heartbeat":1}';
@@ -59,7 +59,7 @@ describe('an upstream that never answers', () => {
     h = new Harness();
     node = await silentNode();
     const gw = await h.gateway([node], { REQUEST_TIMEOUT: String(REQUEST_TIMEOUT_MS / 1000) });
-    expect(gw.cluster.primary.health).toBe('up');
+    await waitFor('the silent node to pass its health checks', () => gw.cluster.primary.isUp);
     const base = gatewayUrl(gw);
 
     const requests = [
@@ -82,8 +82,8 @@ describe('an upstream that never answers', () => {
         json: { error: 'GatewayTimeoutError', message: expect.stringContaining(`${REQUEST_TIMEOUT_MS} ms`) },
       });
       expect(a.ms).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 50);
-      // The deadline itself is exact; the slack is for a busy 2-core machine running other tests.
-      expect(a.ms).toBeLessThan(REQUEST_TIMEOUT_MS + 1_000);
+      // Bounded by the timeout, not a hang; the slack is for a busy 2-core machine running other tests.
+      expect(a.ms).toBeLessThan(REQUEST_TIMEOUT_MS + 3_000);
     }
     // The requests really reached the silent node (the 504s are not the gateway refusing them). The gateway's
     // own adoption scan of a new primary may be swallowed too.

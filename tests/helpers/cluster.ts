@@ -55,6 +55,13 @@ export const FAST_HEALTH: Env = {
   WRITE_TIMEOUT: '15',
 };
 
+/**
+ * For tests of anything but hang detection: on a busy 2-core machine a heartbeat can take longer than
+ * FAST_HEALTH allows, and a healthy node marked down mid-test would make the test fail for the wrong reason.
+ * Dead nodes are still found at once (connection refused).
+ */
+export const PATIENT_PROBES: Env = { HEALTH_CHECK_TIMEOUT: '2' };
+
 export interface GatewayChild {
   url: string;
   port: number;
@@ -108,13 +115,16 @@ export class Harness {
     };
   }
 
-  /** A gateway in this process; waits until every node has been probed. */
+  /** A gateway in this process; waits until every node has been probed and every running Chroma node is up. */
   async gateway(nodes: Array<{ url: string }>, extra: Env = {}): Promise<Gateway> {
     const config = loadGatewayConfig(this.gatewayEnv(nodes, extra));
     const gw = await Gateway.create(config, createLogger(config.logLevel));
     this.gateways.push(gw);
     await gw.start();
     await waitFor('every node to be probed', () => gw.cluster.nodes.every((n) => n.health !== 'unknown'));
+    // On a busy machine a first probe can time out, and a node marked down needs RECOVERY_THRESHOLD probes.
+    const running = new Set(nodes.filter((n) => n instanceof ChromaProcess && n.running).map((n) => n.url));
+    await waitFor('every running Chroma node to be up', () => gw.cluster.nodes.every((n) => n.isUp || !running.has(n.config.url)), 30_000);
     return gw;
   }
 

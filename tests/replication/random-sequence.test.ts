@@ -18,6 +18,8 @@ const LANES = 4;
 const OPS_PER_LANE = 560;
 const NAMES_PER_LANE = 3;
 const ID_POOL = 40;
+/** Every write costs each of the four Chroma servers ~10 ms of CPU: on a busy 2-core machine this takes minutes. */
+const LONG_TEST_MS = 300_000;
 
 /** mulberry32: small, fast, good enough to make the sequence reproducible from its seed. */
 function seeded(seed: number): () => number {
@@ -346,5 +348,5 @@ describe.each(STORES)('random operation sequence with the %s store', (_store, st
         `statuses ${JSON.stringify(Object.fromEntries(tally.byStatus))}; ${tally.recreated} re-creations; ` +
         `${expected.length} collections, ${expected.reduce((n, c) => n + c.records.length, 0)} records`,
     );
-  });
+  }, LONG_TEST_MS);
 });
