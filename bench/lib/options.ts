@@ -21,15 +21,17 @@ export interface BenchOptions {
   writeConcurrency: number[];
   /** Measured add requests per concurrency level (the same bodies go to Chroma and to the gateway). */
   writeRequests: number;
-  /** Measured single-record adds (at concurrency singleWriteConcurrency): the per-entry cost of the log. */
+  /** Measured single-record adds per concurrency level: where the log's per-entry cost shows most. */
   singleWriteRequests: number;
-  singleWriteConcurrency: number;
-  /** Concurrency of the extra write rows measured with the replica stopped (0: no such rows). */
+  singleWriteConcurrency: number[];
+  /** Concurrency of the extra write rows (batch and single) measured with the replica stopped (0: none). */
   replicaDownConcurrency: number;
   readConcurrency: number[];
   /** Cap on read requests per measured phase; the phase also ends after readSeconds. */
   readRequests: number;
   readSeconds: number;
+  /** Also measure reads through a minimal Node proxy in front of the direct server (the cost of any Node hop). */
+  proxyBaseline: boolean;
   /** Unmeasured requests before each phase. */
   warmupRequests: number;
   /** Records written while the replica is down, as adds of `batch` records. */
@@ -53,11 +55,12 @@ const FULL: BenchOptions = {
   writeConcurrency: [1, 4, 8],
   writeRequests: 60,
   singleWriteRequests: 400,
-  singleWriteConcurrency: 4,
+  singleWriteConcurrency: [1, 4],
   replicaDownConcurrency: 4,
   readConcurrency: [1, 8],
   readRequests: 5_000,
   readSeconds: 5,
+  proxyBaseline: true,
   warmupRequests: 8,
   catchupRecords: 20_000,
   catchupSingles: 2_000,
@@ -73,6 +76,7 @@ const QUICK: BenchOptions = {
   writeConcurrency: [1, 4],
   writeRequests: 10,
   singleWriteRequests: 100,
+  singleWriteConcurrency: [4],
   readRequests: 1_500,
   readSeconds: 1,
   warmupRequests: 3,
@@ -104,7 +108,7 @@ const OVERRIDES: Record<string, [keyof BenchOptions, z.ZodType<unknown>]> = {
   BENCH_WRITE_CONCURRENCY: ['writeConcurrency', intList],
   BENCH_WRITE_REQUESTS: ['writeRequests', int],
   BENCH_SINGLE_WRITE_REQUESTS: ['singleWriteRequests', z.coerce.number().int().min(0)],
-  BENCH_SINGLE_WRITE_CONCURRENCY: ['singleWriteConcurrency', int],
+  BENCH_SINGLE_WRITE_CONCURRENCY: ['singleWriteConcurrency', intList],
   BENCH_REPLICA_DOWN_CONCURRENCY: ['replicaDownConcurrency', z.coerce.number().int().min(0)],
   BENCH_READ_CONCURRENCY: ['readConcurrency', intList],
   BENCH_READ_REQUESTS: ['readRequests', int],
@@ -114,6 +118,7 @@ const OVERRIDES: Record<string, [keyof BenchOptions, z.ZodType<unknown>]> = {
   BENCH_SINGLES: ['catchupSingles', z.coerce.number().int().min(0)],
   BENCH_CATCHUP_CONCURRENCY: ['catchupConcurrency', int],
   BENCH_PHASE_TIMEOUT: ['phaseTimeoutSeconds', int],
+  BENCH_PROXY_BASELINE: ['proxyBaseline', z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true')],
   BENCH_LOG_LEVEL: ['logLevel', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])],
   BENCH_KEEP_DATA: ['keepData', z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true')],
 };

@@ -1,10 +1,12 @@
 // Read benchmark: `get` of 10 ids and `query` top-10 against the collection the write benchmark filled,
-// directly and through the gateway. The gateway spreads reads over every in-sync node (primary and
-// replica here), so its numbers are for two Chroma servers sharing this machine's cores, not one.
+// directly, through the gateway and (as a control) through a minimal Node proxy in front of the direct
+// server. The gateway spreads reads over every in-sync node (primary and replica here), so its numbers
+// are for two Chroma servers sharing this machine's cores, where direct and the control use one.
 import type { BenchCluster } from './cluster.js';
 import { allInSync, waitUntil } from './cluster.js';
 import { runLoad, type LoadResult } from './load.js';
 import type { BenchOptions } from './options.js';
+import { startPlainProxy } from './plain-proxy.js';
 import { call, COLLECTIONS, getBody, queryBody, rng } from './workload.js';
 
 export interface ReadRow {
@@ -12,9 +14,13 @@ export interface ReadRow {
   concurrency: number;
   direct: LoadResult;
   gateway: LoadResult;
+  /** The minimal Node proxy in front of the direct server, when measured. */
+  plainProxy: LoadResult | null;
 }
 
 const PREPARED_BODIES = 512;
+
+type Side = 'direct' | 'gateway' | 'plainProxy';
 
 export async function benchReads(
   cluster: BenchCluster,
@@ -23,9 +29,16 @@ export async function benchReads(
   log: (line: string) => void,
 ): Promise<ReadRow[]> {
   await waitUntil('every node in sync before reads', () => allInSync(cluster.gateway), options.phaseTimeoutSeconds * 1000);
-  const idOf = async (base: string) => (await call<{ id: string }>(base, 'GET', `${COLLECTIONS}/${collection.name}`)).id;
+  const idOf = async (base: string) => (await call<{ id: string }>(base, 'GET', `${COLLECTIONS}/${encodeURIComponent(collection.name)}`)).id;
   const directId = await idOf(cluster.direct.url);
   const gatewayId = await idOf(cluster.gatewayUrl);
+  const proxy = options.proxyBaseline ? await startPlainProxy(cluster.direct.url) : null;
+  const targets: Record<Side, { url: string; collectionId: string } | null> = {
+    direct: { url: cluster.direct.url, collectionId: directId },
+    gateway: { url: cluster.gatewayUrl, collectionId: gatewayId },
+    plainProxy: proxy && { url: proxy.url, collectionId: directId },
+  };
+  const sides = (Object.keys(targets) as Side[]).filter((s) => targets[s] !== null);
   const random = rng(7);
   const workloads = [
     { workload: 'get 10 ids', op: 'get', bodies: Array.from({ length: PREPARED_BODIES }, () => getBody(random, collection.ids, 10)) },
@@ -33,33 +46,40 @@ export async function benchReads(
   ];
   const rows: ReadRow[] = [];
   let turn = 0;
-  for (const w of workloads) {
-    for (const concurrency of options.readConcurrency) {
-      const phase = (baseUrl: string, collectionId: string, requests: number, seconds: number) =>
-        runLoad({
-          baseUrl,
-          concurrency,
-          requests,
-          timeLimitMs: seconds * 1000,
-          request: (i) => ({ method: 'POST', path: `${COLLECTIONS}/${collectionId}/${w.op}`, body: w.bodies[i % w.bodies.length]! }),
-        });
-      const warmupSeconds = Math.min(1, options.readSeconds);
-      const direct = async () => {
-        await phase(cluster.direct.url, directId, options.warmupRequests * concurrency, warmupSeconds);
-        return phase(cluster.direct.url, directId, options.readRequests, options.readSeconds);
-      };
-      const gateway = async () => {
-        await phase(cluster.gatewayUrl, gatewayId, options.warmupRequests * concurrency, warmupSeconds);
-        return phase(cluster.gatewayUrl, gatewayId, options.readRequests, options.readSeconds);
-      };
-      const first = turn++ % 2 === 0;
-      const d = first ? await direct() : undefined;
-      const g = await gateway();
-      const row = { workload: w.workload, concurrency, direct: d ?? (await direct()), gateway: g };
-      rows.push(row);
-      const served = Object.entries(g.servedBy).map(([n, c]) => `${n} ${Math.round((100 * c) / g.requests)}%`).join(', ');
-      log(`  ${w.workload} c=${concurrency}: direct ${row.direct.requestsPerS.toFixed(0)} req/s, gateway ${g.requestsPerS.toFixed(0)} req/s (${(g.requestsPerS / row.direct.requestsPerS).toFixed(2)}×; served by ${served})`);
+  try {
+    for (const w of workloads) {
+      for (const concurrency of options.readConcurrency) {
+        const phase = (side: Side, requests: number, seconds: number) =>
+          runLoad({
+            baseUrl: targets[side]!.url,
+            concurrency,
+            requests,
+            timeLimitMs: seconds * 1000,
+            request: (i) => ({ method: 'POST', path: `${COLLECTIONS}/${targets[side]!.collectionId}/${w.op}`, body: w.bodies[i % w.bodies.length]! }),
+          });
+        const results: Partial<Record<Side, LoadResult>> = {};
+        // Rotate which side goes first, so slow drift on a shared machine does not always hit the same one.
+        const order = sides.map((_, i) => sides[(i + turn) % sides.length]!);
+        turn++;
+        for (const side of order) {
+          await phase(side, options.warmupRequests * concurrency, Math.min(1, options.readSeconds));
+          results[side] = await phase(side, options.readRequests, options.readSeconds);
+        }
+        const row: ReadRow = { workload: w.workload, concurrency, direct: results.direct!, gateway: results.gateway!, plainProxy: results.plainProxy ?? null };
+        rows.push(row);
+        const d = row.direct.requestsPerS;
+        const served = Object.entries(row.gateway.servedBy)
+          .map(([n, c]) => `${n} ${Math.round((100 * c) / row.gateway.requests)}%`)
+          .join(', ');
+        log(
+          `  ${w.workload} c=${concurrency}: direct ${d.toFixed(0)} req/s, gateway ${row.gateway.requestsPerS.toFixed(0)} req/s ` +
+            `(${(row.gateway.requestsPerS / d).toFixed(2)}×; served by ${served})` +
+            (row.plainProxy ? `, plain proxy ${row.plainProxy.requestsPerS.toFixed(0)} req/s (${(row.plainProxy.requestsPerS / d).toFixed(2)}×)` : ''),
+        );
+      }
     }
+  } finally {
+    await proxy?.close();
   }
   return rows;
 }

@@ -56,8 +56,8 @@ export function machineInfo(chromaServer: string, loadAtStart: number): Machine 
 const f0 = (n: number) => n.toFixed(0);
 const f1 = (n: number) => n.toFixed(1);
 const ratio = (g: number, d: number) => (d > 0 ? (g / d).toFixed(2) : '-');
-/** The gateway's own CPU per request: this process's CPU in the gateway phase minus the load generator's (direct phase). */
-const gatewayCpuUs = (g: LoadResult, d: LoadResult) =>
+/** A proxy's own CPU per request: this process's CPU in its phase minus the load generator's alone (direct phase). */
+const ownCpuUs = (g: LoadResult, d: LoadResult) =>
   g.requests > 0 && d.requests > 0 ? f0(Math.max(0, (g.processCpuMs / g.requests - d.processCpuMs / d.requests) * 1000)) : '-';
 const elu = (r: LoadResult) => `${Math.round(r.eventLoopUtilization * 100)}%`;
 const lat = (r: LoadResult) => `${f1(r.p50Ms)} / ${f1(r.p95Ms)} / ${f1(r.p99Ms)}`;
@@ -68,85 +68,91 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...rows.map(line)].join('\n');
 }
 
-/** Errors of both sides; for writes (a fixed request count) also whether the time limit cut a phase short. */
+/** Errors of every side; for writes (a fixed request count) also whether the time limit cut a phase short. */
 function errorsOf(results: LoadResult[], flagCutShort: boolean): string {
   const n = results.reduce((a, r) => a + r.errors, 0);
   return flagCutShort && results.some((r) => r.cutShort) ? `${n} (cut short)` : String(n);
 }
 
 export function formatReport(r: BenchReport): string {
-  const out: string[] = [];
-  out.push(
-    `chroma-ha benchmark (${r.options.mode}) ${r.startedAt}: ${r.machine.cpus}× ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, load ${r.machine.loadAverage.start.toFixed(1)}→${r.machine.loadAverage.end.toFixed(1)}, ` +
-      `Node ${r.machine.node}, Chroma ${r.machine.chromaServer}, commit ${r.machine.gitCommit ?? '?'}; embeddings sent as ${r.options.encoding}`,
-  );
-  if (r.writes.length > 0) out.push('', `Writes: direct Chroma vs gateway (primary + 1 replica, SQLite log); latency ms p50 / p95 / p99`);
-  if (r.writes.length > 0) out.push(
-    table(
-      ['workload', 'c', 'direct req/s', 'gw req/s', 'gw÷direct', 'direct rec/s', 'gw rec/s', 'direct latency', 'gw latency', 'p50 gw÷direct', 'gw CPU µs/req', 'gw loop busy', 'replica lag at end', 'errors'],
-      r.writes.map((w) => [
-        w.replicaDown ? `${w.workload}, replica down` : w.workload,
-        String(w.concurrency),
-        f1(w.direct.requestsPerS),
-        f1(w.gateway.requestsPerS),
-        ratio(w.gateway.requestsPerS, w.direct.requestsPerS),
-        f0(w.direct.requestsPerS * w.recordsPerRequest),
-        f0(w.gateway.requestsPerS * w.recordsPerRequest),
-        lat(w.direct),
-        lat(w.gateway),
-        ratio(w.gateway.p50Ms, w.direct.p50Ms),
-        gatewayCpuUs(w.gateway, w.direct),
-        elu(w.gateway),
-        w.replicaDown
-          ? `${w.replicaLagAtEnd} entries, ${f0(w.replicaCatchupAfterMs)} ms after restart`
-          : `${w.replicaLagAtEnd} entries, ${f0(w.replicaCatchupAfterMs)} ms`,
-        errorsOf([w.direct, w.gateway], true),
-      ]),
-    ),
-  );
-  if (r.reads.length > 0) out.push('', 'Reads: direct Chroma (one server) vs gateway (spreads reads over primary and replica); latency ms p50 / p95 / p99');
-  if (r.reads.length > 0) out.push(
-    table(
-      ['workload', 'c', 'direct req/s', 'gw req/s', 'gw÷direct', 'direct latency', 'gw latency', 'p50 gw÷direct', 'gw CPU µs/req', 'gw loop busy', 'served by (gw)', 'errors'],
-      r.reads.map((x) => [
-        x.workload,
-        String(x.concurrency),
-        f0(x.direct.requestsPerS),
-        f0(x.gateway.requestsPerS),
-        ratio(x.gateway.requestsPerS, x.direct.requestsPerS),
-        lat(x.direct),
-        lat(x.gateway),
-        ratio(x.gateway.p50Ms, x.direct.p50Ms),
-        gatewayCpuUs(x.gateway, x.direct),
-        elu(x.gateway),
-        Object.entries(x.gateway.servedBy)
-          .map(([n, c]) => `${n} ${Math.round((100 * c) / Math.max(1, x.gateway.requests))}%`)
-          .join(', '),
-        errorsOf([x.direct, x.gateway], false),
-      ]),
-    ),
-  );
-  if (r.catchup.length > 0) out.push('', 'Replica catch-up: replica stopped, records written through the gateway, replica restarted');
-  if (r.catchup.length > 0) out.push(
-    table(
-      ['run', 'records', 'entries', 'writes while down (req/s)', 'restart ms', 'marked up ms', 'apply s', 'records/s', 'entries/s', 'restart→in-sync s'],
-      r.catchup.map((c) => [
-        c.writes.cutShort ? `${c.run} (cut short by the time limit)` : c.run,
-        String(c.records),
-        String(c.entries),
-        f1(c.writes.requestsPerS),
-        f0(c.restartMs),
-        f0(c.detectUpMs),
-        (c.applyMs / 1000).toFixed(2),
-        f0(c.recordsPerS),
-        f0(c.entriesPerS),
-        (c.totalMs / 1000).toFixed(2),
-      ]),
-    ),
-  );
+  const m = r.machine;
+  const out = [
+    `chroma-ha benchmark (${r.options.mode}) ${r.startedAt}: ${m.cpus}× ${m.cpuModel}, ${m.memoryGiB} GiB, ` +
+      `load average ${m.loadAverage.start.toFixed(1)} → ${m.loadAverage.end.toFixed(1)}, Node ${m.node}, Chroma ${m.chromaServer}, ` +
+      `commit ${m.gitCommit ?? '?'}; embeddings sent as ${r.options.encoding}`,
+  ];
+  if (r.writes.length > 0) out.push('', writesTable(r.writes));
+  if (r.reads.length > 0) out.push('', readsTable(r.reads));
+  if (r.catchup.length > 0) out.push('', catchupTable(r.catchup));
   if (r.notes.length > 0) out.push('', ...r.notes.map((n) => `note: ${n}`));
   out.push('', `total ${f0(r.durationS)} s`);
   return out.join('\n');
+}
+
+function writesTable(writes: WriteRow[]): string {
+  const title = 'Writes: direct Chroma vs gateway (primary + 1 replica, SQLite log); latency ms p50 / p95 / p99';
+  const header = ['workload', 'c', 'direct req/s', 'gw req/s', 'gw÷direct', 'direct rec/s', 'gw rec/s', 'direct latency', 'gw latency', 'p50 gw÷direct'];
+  const rows = writes.map((w) => [
+    w.replicaDown ? `${w.workload}, replica down` : w.workload,
+    String(w.concurrency),
+    f1(w.direct.requestsPerS),
+    f1(w.gateway.requestsPerS),
+    ratio(w.gateway.requestsPerS, w.direct.requestsPerS),
+    f0(w.direct.requestsPerS * w.recordsPerRequest),
+    f0(w.gateway.requestsPerS * w.recordsPerRequest),
+    lat(w.direct),
+    lat(w.gateway),
+    ratio(w.gateway.p50Ms, w.direct.p50Ms),
+    ownCpuUs(w.gateway, w.direct),
+    elu(w.gateway),
+    `${w.replicaLagAtEnd} entries, ${f0(w.replicaCatchupAfterMs)} ms${w.replicaDown ? ' after restart' : ''}`,
+    errorsOf([w.direct, w.gateway], true),
+  ]);
+  return `${title}\n${table([...header, 'gw CPU µs/req', 'gw loop busy', 'replica lag at end', 'errors'], rows)}`;
+}
+
+function readsTable(reads: ReadRow[]): string {
+  const title =
+    'Reads: direct Chroma (one server) vs gateway (spreads reads over primary and replica) vs plain Node proxy (control, ' +
+    'in front of the direct server); latency ms p50 / p95 / p99';
+  const header = ['workload', 'c', 'direct req/s', 'gw req/s', 'gw÷direct', 'proxy÷direct', 'direct latency', 'gw latency', 'proxy latency'];
+  const rows = reads.map((x) => [
+    x.workload,
+    String(x.concurrency),
+    f0(x.direct.requestsPerS),
+    f0(x.gateway.requestsPerS),
+    ratio(x.gateway.requestsPerS, x.direct.requestsPerS),
+    x.plainProxy ? ratio(x.plainProxy.requestsPerS, x.direct.requestsPerS) : '-',
+    lat(x.direct),
+    lat(x.gateway),
+    x.plainProxy ? lat(x.plainProxy) : '-',
+    ownCpuUs(x.gateway, x.direct),
+    x.plainProxy ? ownCpuUs(x.plainProxy, x.direct) : '-',
+    elu(x.gateway),
+    Object.entries(x.gateway.servedBy)
+      .map(([n, c]) => `${n} ${Math.round((100 * c) / Math.max(1, x.gateway.requests))}%`)
+      .join(', '),
+    errorsOf([x.direct, x.gateway, ...(x.plainProxy ? [x.plainProxy] : [])], false),
+  ]);
+  return `${title}\n${table([...header, 'gw CPU µs/req', 'proxy CPU µs/req', 'gw loop busy', 'served by (gw)', 'errors'], rows)}`;
+}
+
+function catchupTable(catchup: CatchupRow[]): string {
+  const title = 'Replica catch-up: replica stopped, records written through the gateway, replica restarted';
+  const header = ['run', 'records', 'entries', 'writes while down req/s', 'restart ms', 'marked up ms', 'apply s', 'records/s', 'entries/s', 'restart→in-sync s'];
+  const rows = catchup.map((c) => [
+    c.writes.cutShort ? `${c.run} (cut short by the time limit)` : c.run,
+    String(c.records),
+    String(c.entries),
+    f1(c.writes.requestsPerS),
+    f0(c.restartMs),
+    f0(c.detectUpMs),
+    (c.applyMs / 1000).toFixed(2),
+    f0(c.recordsPerS),
+    f0(c.entriesPerS),
+    (c.totalMs / 1000).toFixed(2),
+  ]);
+  return `${title}\n${table(header, rows)}`;
 }
 
 /** Writes bench/results/<timestamp>.json and bench/results/latest.json; returns the first path. */

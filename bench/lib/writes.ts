@@ -41,13 +41,14 @@ interface WritePlan {
 
 function plansOf(o: BenchOptions): WritePlan[] {
   const batch = (concurrency: number, replicaDown = false) => ({ perRequest: o.batch, concurrency, requests: o.writeRequests, replicaDown });
-  const single = (replicaDown = false) => ({ perRequest: 1, concurrency: o.singleWriteConcurrency, requests: o.singleWriteRequests, replicaDown });
+  const single = (concurrency: number, replicaDown = false) => ({ perRequest: 1, concurrency, requests: o.singleWriteRequests, replicaDown });
   const singles = o.singleWriteRequests > 0;
+  const down = o.replicaDownConcurrency;
   return [
     ...o.writeConcurrency.map((c) => batch(c)),
-    ...(singles ? [single()] : []),
-    ...(o.replicaDownConcurrency > 0 ? [batch(o.replicaDownConcurrency, true)] : []),
-    ...(o.replicaDownConcurrency > 0 && singles ? [single(true)] : []),
+    ...(singles ? o.singleWriteConcurrency.map((c) => single(c)) : []),
+    ...(down > 0 ? [batch(down, true)] : []),
+    ...(down > 0 && singles ? [single(down, true)] : []),
   ];
 }
 

@@ -17,7 +17,7 @@ const nodeSchema = z.object({
 const statusSchema = z.object({
   version: z.string(),
   primary: z.string(),
-  failovers: z.object({ count: z.number() }),
+  failovers: z.object({ count: z.number(), last: z.object({ from: z.string(), to: z.string() }).nullable().optional() }),
   nodes: z.array(nodeSchema).min(1),
   log: z.object({ committedHead: z.number() }),
 });

@@ -3,13 +3,14 @@
 // are read from the cluster, the log and the store at scrape time, through the same code that builds
 // /status. One Registry per gateway, never the global one: tests run several gateways in one process.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Cluster } from '../cluster/cluster.js';
 import type { ClusterEventBus } from '../cluster/events.js';
 import type { ReplicationLog } from '../replication/log.js';
 import type { ReplicationStore } from '../store/types.js';
 import { gatewayStatus } from '../gateway/status.js';
 import { VERSION } from '../version.js';
+import { renderWithProcessMetrics } from './process-metrics.js';
 
 export interface GatewayMetricsSources {
   cluster: Cluster;
@@ -29,7 +30,6 @@ export class GatewayMetrics {
 
   constructor(private readonly src: GatewayMetricsSources) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
     new Gauge({ name: 'chroma_ha_info', help: 'Always 1; the version label says which gateway is running.', labelNames: ['version'], registers }).set({ version: VERSION }, 1);
 
     const requests = new Counter({ name: 'chroma_ha_requests_total', help: 'Requests answered, by route class (read, write, meta, passthrough, gateway) and HTTP status.', labelNames: ['route_class', 'status'], registers });
@@ -70,7 +70,7 @@ export class GatewayMetrics {
   /** The /metrics endpoint: refreshes the state gauges, then renders every metric. */
   readonly handler = async (_req: IncomingMessage, res: ServerResponse): Promise<void> => {
     await this.refresh();
-    const text = await this.registry.metrics();
+    const text = await renderWithProcessMetrics(this.registry);
     res.writeHead(200, { 'content-type': this.registry.contentType, 'cache-control': 'no-store' });
     res.end(text);
   };

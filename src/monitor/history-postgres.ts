@@ -40,6 +40,10 @@ export class PostgresHistoryStore implements HistoryStore {
 
   async write(batch: HistoryBatch): Promise<void> {
     const client = await this.pool.connect();
+    // A checked-out client whose connection drops emits 'error'; unheard, that would end the process.
+    const onError = () => {};
+    client.on('error', onError);
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       for (const t of batchTables(batch)) {
@@ -52,10 +56,12 @@ export class PostgresHistoryStore implements HistoryStore {
       }
       await client.query('COMMIT');
     } catch (err) {
+      broken = err as Error;
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken); // a failed connection is discarded, not returned to the pool
     }
   }
 

@@ -35,6 +35,8 @@ export class SqliteHistoryStore implements HistoryStore {
     mkdirSync(resolve(this.location, '..'), { recursive: true });
     const db = new Database(this.location);
     db.pragma('journal_mode = WAL');
+    // History is not the replication log: after a power loss, losing the last rounds is acceptable.
+    db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
     db.exec(historySchema('sqlite'));
     this.db = db;

@@ -1,7 +1,8 @@
 // The monitor's own Prometheus metrics and the small HTTP server that serves them (GET /metrics).
 // A registry per monitor, never prom-client's global one, so several monitors can live in one process.
 import { createServer, type Server } from 'node:http';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { renderWithProcessMetrics } from '../metrics/process-metrics.js';
 import type { Alert } from '../notify/alert.js';
 import type { DeliveryRecord } from '../notify/notifier.js';
 import { VERSION } from '../version.js';
@@ -27,7 +28,6 @@ export class MonitorMetrics {
 
   constructor(sources: MonitorGaugeSources) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
     new Gauge({ name: 'chroma_ha_monitor_info', help: 'Always 1; the version label says which monitor is running.', labelNames: ['version'], registers }).set({ version: VERSION }, 1);
     this.checks = new Counter({ name: 'chroma_ha_monitor_checks_total', help: 'Checks run, by target and result (ok or failed).', labelNames: ['target', 'result'], registers });
     this.checkDuration = new Histogram({
@@ -140,8 +140,7 @@ export class MonitorMetrics {
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'NotFound', message: 'the monitor serves GET /metrics' }));
         return;
       }
-      this.registry
-        .metrics()
+      renderWithProcessMetrics(this.registry)
         .then((text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text))
         .catch(() => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'InternalError', message: 'metrics collection failed' })));
     });

@@ -28,7 +28,7 @@ export class Monitor {
   readonly history: HistoryRecorder;
   readonly metrics: MonitorMetrics;
   readonly logger: Logger;
-  readonly now: () => number;
+  private readonly now: () => number;
   metricsPort = 0;
   private readonly nodes: Array<{ config: MonitorConfig['nodes'][number]; client: NodeClient }>;
   private readonly gateway: NodeClient | null;

@@ -22,7 +22,7 @@ export interface DeliveryRecord extends DeliveryResult {
 /** Alerts waiting per sink; beyond it the oldest waiting alert is dropped (and recorded as such). */
 export const SINK_QUEUE_LIMIT = 200;
 
-export function formatFor(sink: SinkConfig, alert: Alert): string {
+function formatFor(sink: SinkConfig, alert: Alert): string {
   return JSON.stringify(sink.kind === 'slack' ? slackPayload(alert) : jsonPayload(alert));
 }
 

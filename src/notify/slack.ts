@@ -40,7 +40,7 @@ export function slackPayload(alert: Alert): SlackPayload {
       { type: 'mrkdwn', text: cut(`chroma-ha monitor · *${escape(alert.cluster)}* · ${alert.kind} · detected ${slackDate(alert.at)}`, SLACK_LIMITS.field) },
     ],
   });
-  const text = `${emoji} [${label}] ${alert.cluster}: ${alert.title} (since ${isoTime(alert.since)})`;
+  const text = `${emoji} [${label}] ${escape(alert.cluster)}: ${escape(alert.title)} (since ${isoTime(alert.since)})`;
   return { text: cut(text, SLACK_LIMITS.text), blocks };
 }
 

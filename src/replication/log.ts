@@ -88,19 +88,17 @@ export class ReplicationLog {
   }
 
   /**
-   * Called by the primary's applier before it sends a pending entry. Returns the client's headers; 'wait'
-   * while the client is withdrawing it; null when it must be skipped because its client was told it failed:
-   * withdrawn, or an append whose answer the store never delivered (then it is marked aborted here).
+   * Called by the primary's applier before it sends an entry it read as pending. Returns the client's
+   * headers; null when it must be skipped because its client was told it failed (an append whose answer the
+   * store never delivered: it is marked aborted here); 'wait' when the applier must re-read the log first
+   * (the client is withdrawing it, or it is no longer pending: the applier's copy of the log is stale).
    */
   async claim(seq: number): Promise<{ clientHeaders: Record<string, string>; inDoubt: boolean } | 'wait' | null> {
     if (!this.waiters.has(seq) && !this.inDoubt.has(seq)) await Promise.allSettled([...this.appending]);
     const w = this.waiters.get(seq);
     if (w?.aborted) return 'wait';
     // Pending entries without a client are normal only when left over from before a restart (in doubt).
-    if (!w && !this.inDoubt.has(seq)) {
-      await this.store.abort(seq);
-      return null;
-    }
+    if (!w && !this.inDoubt.has(seq)) return (await this.store.abort(seq)) ? null : 'wait';
     if (w) w.sending = true;
     return { clientHeaders: w?.clientHeaders ?? {}, inDoubt: this.inDoubt.has(seq) };
   }

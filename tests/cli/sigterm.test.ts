@@ -46,13 +46,14 @@ describe('gateway SIGTERM under load', () => {
     const agent = new Agent({ keepAliveTimeout: 60_000, connections: 8 });
     const clients = 3;
     const outcomes: Outcome[] = [];
-    const inFlight = new Set<number>();
+    /** Client -> when its current request started. */
+    const inFlight = new Map<number, number>();
     let stop = false;
     const loops = Array.from({ length: clients }, async (_, c) => {
       for (let n = 0; !stop; n++) {
         const body = batch(c, n);
         const o: Outcome = { startedAt: performance.now(), endedAt: 0, ids: body.ids };
-        inFlight.add(c);
+        inFlight.set(c, o.startedAt);
         try {
           const r = await fetch(`${gw.url}${COLLECTIONS}/${id}/add`, {
             method: 'POST',
@@ -74,7 +75,9 @@ describe('gateway SIGTERM under load', () => {
     });
 
     await waitFor('a few adds to complete', () => outcomes.filter((o) => o.status === 201).length >= clients, 30_000);
-    await waitFor('every client to have an add in flight', () => inFlight.size === clients, 10_000, 1);
+    // In flight for a moment already, so the gateway has surely received each request when SIGTERM comes.
+    const settled = () => [...inFlight.values()].every((started) => performance.now() - started > 50);
+    await waitFor('every client to have an add in flight', () => inFlight.size === clients && settled(), 10_000, 1);
     const sigtermAt = performance.now();
     const exitCode = await gw.terminate();
     stop = true;

@@ -153,10 +153,12 @@ describe.each(NODE_IMAGES.map((n) => [n.file.path, n] as const))('%s (chroma-ha 
 });
 
 describe('scripts/docker-healthcheck.mjs', () => {
-  // Asynchronous: the HTTP server it probes runs in this process.
+  // Asynchronous: the HTTP server it probes runs in this process. A generous timeout: a loaded test machine
+  // must not turn a 200 into a failed check.
   const run = (env: Record<string, string>, args: string[]) =>
     new Promise<number | null>((resolve) => {
-      execFile(process.execPath, [join(ROOT, 'scripts/docker-healthcheck.mjs'), ...args], { env: { ...process.env, ...env } }, (err) =>
+      const childEnv = { ...process.env, HEALTHCHECK_TIMEOUT_MS: '30000', ...env };
+      execFile(process.execPath, [join(ROOT, 'scripts/docker-healthcheck.mjs'), ...args], { env: childEnv }, (err) =>
         resolve(err ? (err.code as number) : 0),
       );
     });

@@ -185,6 +185,19 @@ describe('render.yaml', () => {
     }
   });
 
+  it('is what docs/deploy-render.md describes: services, secrets, paths, image', () => {
+    const doc = read('docs/deploy-render.md');
+    for (const name of [...blueprint.services.map((x) => x.name), ...blueprint.databases.map((d) => d.name)]) expect(doc).toContain(`\`${name}\``);
+    for (const e of blueprint.services.flatMap((x) => x.envVars ?? []).filter((e) => e.sync === false)) expect(doc).toContain(`\`${e.key}\``);
+    for (const path of ['/api/v2/heartbeat', '/health', '/data']) expect(doc).toContain(path);
+    const image = parseDockerfile('Dockerfile').final;
+    for (const file of ['docs/deploy-render.md', 'docs/deploy-compose.md', 'docs/chroma-notes.md']) {
+      const named = [...read(file).matchAll(/chromadb\/chroma:(\d+\.\d+\.\d+)/g)].map((m) => m[1]);
+      expect(named.length, file).toBeGreaterThan(0);
+      expect(new Set(named), `${file} names another Chroma image than Dockerfile`).toEqual(new Set([image.tag]));
+    }
+  });
+
   it('states the monthly cost, and the items add up to the total', () => {
     const text = read('render.yaml');
     expect(text).toMatch(/Monthly cost on starter plans/);

@@ -136,8 +136,6 @@ describe('monitor history', () => {
     expect(text).toMatch(/^replica-1\s+node\s+100\s+70\.000 %\s+\S+ ms\s+1\s+30s$/m);
     expect(text).toContain('replica-1: down 2026-03-01T10:00:10.000Z to 2026-03-01T10:00:40.000Z (30s)');
     expect(text).toContain('Notifications: 2 (node-down 2)');
-    const json = JSON.parse((await run(process.execPath, [...args, '--json'], { env })).stdout);
-    expect(json.incidents).toEqual([expect.objectContaining({ target: 'replica-1', durationSeconds: 30, end: Date.parse('2026-03-01T10:00:40Z') })]);
     // A period ending mid-outage counts only its part and shows the outage as still going; a bad period is a clear error.
     const cut = JSON.parse((await run(process.execPath, [CLI, 'monitor', 'report', '--json', '--since', '20s', '--to', '2026-03-01T10:00:30Z'], { env })).stdout);
     expect(cut.incidents).toEqual([expect.objectContaining({ start: Date.parse('2026-03-01T10:00:10Z'), durationSeconds: 20, end: null })]);

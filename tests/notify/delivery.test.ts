@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/load.js';
 import { loadMonitorConfig, loadNotifyConfig, type SinkConfig } from '../../src/config/monitor-settings.js';
+import { parseRetryAfter } from '../../src/notify/delivery.js';
 import { Notifier, type DeliveryRecord } from '../../src/notify/notifier.js';
 import { testAlert } from '../../src/notify/test-alert.js';
 import { waitFor } from '../helpers/cluster.js';
@@ -82,7 +83,7 @@ describe('notification delivery', () => {
     const { n, records, logs } = notifier([json(dead, 'json-1'), slack(good), json(other, 'json-2')], { timeoutMs: 500, maxAttempts: 2, retryDelayMs: 100 });
     const started = performance.now();
     for (let i = 0; i < 3; i++) n.send(testAlert('delivery-test'));
-    expect(performance.now() - started).toBeLessThan(50); // queued, not awaited
+    expect(performance.now() - started).toBeLessThan(500); // queued: awaiting the dead sink would take its 500 ms timeout
     await good.waitForRequests(3, 'all three notifications', 2_000);
     await other.waitForRequests(3, 'all three notifications', 2_000);
     expect(dead.open).toBe(1); // meanwhile the dead sink still holds the first one
@@ -96,6 +97,17 @@ describe('notification delivery', () => {
     expect(dead.requests).toHaveLength(6);
     expect(records.filter((x) => x.ok)).toHaveLength(6);
     expect(logs.text()).not.toContain(SECRET);
+  });
+
+  it('reads Retry-After as seconds or an HTTP date, capped at 5 minutes', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(parseRetryAfter('2', now)).toBe(2_000);
+    expect(parseRetryAfter('0.5', now)).toBe(500);
+    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfter('Wed, 31 Dec 2025 23:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('86400', now)).toBe(300_000);
+    expect(parseRetryAfter('soon', now)).toBeNull();
+    expect(parseRetryAfter(undefined, now)).toBeNull();
   });
 
   it('rejects a malformed webhook URL at start-up, naming the variable and not echoing the value', () => {

@@ -4,7 +4,7 @@
 // directly; the primary must end equal to it. The replica does not hold the adopted collections, so it
 // never serves their reads, and it is not diverged for skipping their writes.
 import { afterEach, describe, expect, it } from 'vitest';
-import { COLLECTIONS, Harness, gatewayUrl, http } from '../helpers/cluster.js';
+import { COLLECTIONS, Harness, PATIENT_PROBES, gatewayUrl, http } from '../helpers/cluster.js';
 import { nodeContent, waitStatusInSync } from '../helpers/convergence.js';
 
 const LEGACY = [
@@ -40,7 +40,7 @@ describe('adopting a Chroma that already holds data', () => {
       }
     }
 
-    const gw = await h.gateway([primary, replica]);
+    const gw = await h.gateway([primary, replica], PATIENT_PROBES);
     const base = gatewayUrl(gw);
     const articles = ids['legacy-articles']!;
     const notes = ids['legacy-notes']!;

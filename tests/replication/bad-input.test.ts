@@ -2,7 +2,7 @@
 // answered it, is kept in the log as rejected, and changes no node; malformed JSON is answered with Chroma's
 // own 422 shape by the gateway itself and never enters the log.
 import { afterEach, describe, expect, it } from 'vitest';
-import { COLLECTIONS, Harness, gatewayUrl, http } from '../helpers/cluster.js';
+import { COLLECTIONS, Harness, PATIENT_PROBES, gatewayUrl, http } from '../helpers/cluster.js';
 import { nodeContent, waitStatusInSync } from '../helpers/convergence.js';
 
 const RECORDS = { ids: ['a', 'b', 'c'], embeddings: [[1, 2, 3], [4, 5, 6], [7, 8, 9]], documents: ['A', 'B', 'C'], metadatas: [{ k: 1 }, { k: 2 }, { k: 3 }] };
@@ -14,7 +14,7 @@ describe('bad input', () => {
   async function cluster() {
     h = new Harness();
     const nodes = await h.chromaCluster(3);
-    const gw = await h.gateway(nodes);
+    const gw = await h.gateway(nodes, PATIENT_PROBES);
     const base = gatewayUrl(gw);
     const created = await http(base, 'POST', COLLECTIONS, { name: 'strict' });
     expect(created.status).toBe(200);

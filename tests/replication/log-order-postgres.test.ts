@@ -4,7 +4,7 @@
 // waiting for it, is failed. Here one append is made slow for real, by a trigger in the store's schema.
 import { afterEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { COLLECTIONS, Harness, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
+import { COLLECTIONS, Harness, PATIENT_PROBES, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
 import { waitStatusInSync } from '../helpers/convergence.js';
 import { idsOnNode } from '../helpers/replication.js';
 
@@ -19,7 +19,7 @@ describe('PostgreSQL log order', () => {
     const nodes = await h.chromaCluster(2);
     const databaseUrl = await h.pgDatabaseUrl();
     // A short WRITE_TIMEOUT keeps the failure fast if the slow write is passed by.
-    const gw = await h.gateway(nodes, { DATABASE_URL: databaseUrl, WRITE_TIMEOUT: '5' });
+    const gw = await h.gateway(nodes, { ...PATIENT_PROBES, DATABASE_URL: databaseUrl, WRITE_TIMEOUT: '5' });
     const base = gatewayUrl(gw);
     const id = (await http(base, 'POST', COLLECTIONS, { name: 'ordered' })).json.id as string;
     await waitStatusInSync(base);

@@ -10,7 +10,7 @@
 // the gateway still sees concurrent writes from several clients.
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { COLLECTIONS, Harness, gatewayUrl, http } from '../helpers/cluster.js';
+import { COLLECTIONS, Harness, PATIENT_PROBES, gatewayUrl, http } from '../helpers/cluster.js';
 import { canonical, nodeContent, waitStatusInSync } from '../helpers/convergence.js';
 import type { Env } from '../../src/config/load.js';
 
@@ -19,7 +19,7 @@ const OPS_PER_LANE = 560;
 const NAMES_PER_LANE = 3;
 const ID_POOL = 40;
 /** Every write costs each of the four Chroma servers ~10 ms of CPU: on a busy 2-core machine this takes minutes. */
-const LONG_TEST_MS = 300_000;
+const LONG_TEST_MS = 600_000;
 
 /** mulberry32: small, fast, good enough to make the sequence reproducible from its seed. */
 function seeded(seed: number): () => number {
@@ -320,7 +320,7 @@ describe.each(STORES)('random operation sequence with the %s store', (_store, st
   it('leaves the primary and both replicas identical to a reference Chroma', async () => {
     h = new Harness();
     const [nodes, reference] = await Promise.all([h.chromaCluster(3), h.chroma({ name: 'reference' })]);
-    const gw = await h.gateway(nodes, await storeEnv(h));
+    const gw = await h.gateway(nodes, { ...PATIENT_PROBES, ...(await storeEnv(h)) });
     const base = gatewayUrl(gw);
     const tally: Tally = { writes: 0, reads: 0, byStatus: new Map(), recreated: 0, mismatches: [] };
 

@@ -2,7 +2,7 @@
 // sees it, whichever node serves it), while reads of collections nobody is writing are spread across
 // every in-sync node, and `X-Chroma-HA-Consistency: eventual` reads may be served by any node.
 import { afterEach, describe, expect, it } from 'vitest';
-import { COLLECTIONS, Harness, gatewayUrl, http } from '../helpers/cluster.js';
+import { COLLECTIONS, Harness, PATIENT_PROBES, gatewayUrl, http } from '../helpers/cluster.js';
 import { waitStatusInSync } from '../helpers/convergence.js';
 
 const CLIENTS = 8;
@@ -27,7 +27,7 @@ describe('read routing', () => {
   it('gives every client its own writes back while spreading reads of unchanged collections over all nodes', async () => {
     h = new Harness();
     const nodes = await h.chromaCluster(3);
-    const gw = await h.gateway(nodes);
+    const gw = await h.gateway(nodes, PATIENT_PROBES);
     const base = gatewayUrl(gw);
 
     const written = (await http(base, 'POST', COLLECTIONS, { name: 'busy' })).json.id as string;

@@ -2,7 +2,7 @@
 // The two incarnations have different stable ids and even different dimensions, so a replica that mixed
 // them up would either hold old records or fail to apply the new ones.
 import { afterEach, describe, expect, it } from 'vitest';
-import { COLLECTIONS, Harness, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
+import { COLLECTIONS, Harness, PATIENT_PROBES, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
 import { nodeContent, waitStatusInSync } from '../helpers/convergence.js';
 
 const NAME = 'phoenix';
@@ -14,7 +14,7 @@ describe('delete and re-create under the same name while a replica is down', () 
   it('leaves the returning replica with only the new incarnation, and the old id answers 404', async () => {
     h = new Harness();
     const nodes = await h.chromaCluster(3);
-    const gw = await h.gateway(nodes);
+    const gw = await h.gateway(nodes, PATIENT_PROBES);
     const base = gatewayUrl(gw);
 
     const old = await http(base, 'POST', COLLECTIONS, { name: NAME, metadata: { incarnation: 1 } });

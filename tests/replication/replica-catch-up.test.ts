@@ -2,7 +2,7 @@
 // when it returns and ends identical to the primary; while it is behind it serves no default
 // (read-your-writes) read, although it may serve reads that asked for `eventual` consistency.
 import { afterEach, describe, expect, it } from 'vitest';
-import { COLLECTIONS, Harness, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
+import { COLLECTIONS, Harness, PATIENT_PROBES, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
 import { nodeContent, waitStatusInSync } from '../helpers/convergence.js';
 
 const WRITES = 2_000;
@@ -12,7 +12,7 @@ const COLLECTION_COUNT = 3;
 const BURST = 100;
 const READERS = 4;
 /** The primary applies writes one at a time (~20-50/s on a busy 2-core machine). */
-const LONG_TEST_MS = 300_000;
+const LONG_TEST_MS = 600_000;
 
 interface ReadSample {
   consistency: 'strong' | 'eventual';
@@ -33,7 +33,7 @@ describe('a replica that was down for thousands of writes', () => {
   it('catches up, ends identical, and serves no default read while behind', async () => {
     h = new Harness();
     const nodes = await h.chromaCluster(3);
-    const gw = await h.gateway(nodes);
+    const gw = await h.gateway(nodes, PATIENT_PROBES);
     const base = gatewayUrl(gw);
     const lagging = nodes[2]!;
     const laggingNode = gw.cluster.nodes[2]!;

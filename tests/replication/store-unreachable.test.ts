@@ -4,7 +4,7 @@
 // is back writes work again. A write refused because the store was unreachable must not appear anywhere;
 // a write acknowledged must be everywhere.
 import { afterEach, describe, expect, it } from 'vitest';
-import { COLLECTIONS, Harness, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
+import { COLLECTIONS, Harness, PATIENT_PROBES, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
 import { nodeContent, waitStatusInSync } from '../helpers/convergence.js';
 import { idsOnNode } from '../helpers/replication.js';
 import pg from 'pg';
@@ -21,7 +21,7 @@ describe('replication log store unreachable', () => {
     const proxy = await h.tcpProxy(direct.hostname, Number(direct.port || 5432));
     const viaProxy = new URL(direct);
     viaProxy.host = `127.0.0.1:${proxy.port}`;
-    const gw = await h.gateway(nodes, { DATABASE_URL: viaProxy.toString() });
+    const gw = await h.gateway(nodes, { ...PATIENT_PROBES, DATABASE_URL: viaProxy.toString() });
     const base = gatewayUrl(gw);
     const id = (await http(base, 'POST', COLLECTIONS, { name: 'kept' })).json.id as string;
     const seed = Array.from({ length: 20 }, (_, i) => `seed-${i}`);
