@@ -54,7 +54,7 @@ const FULL: BenchOptions = {
   encoding: 'base64',
   writeConcurrency: [1, 4, 8],
   writeRequests: 60,
-  singleWriteRequests: 400,
+  singleWriteRequests: 300,
   singleWriteConcurrency: [1, 4],
   replicaDownConcurrency: 4,
   readConcurrency: [1, 8],
@@ -65,7 +65,7 @@ const FULL: BenchOptions = {
   catchupRecords: 20_000,
   catchupSingles: 2_000,
   catchupConcurrency: 4,
-  phaseTimeoutSeconds: 120,
+  phaseTimeoutSeconds: 300,
   logLevel: 'error',
   keepData: false,
 };

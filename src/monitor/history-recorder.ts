@@ -74,6 +74,7 @@ export class HistoryRecorder {
 
   async close(): Promise<void> {
     await this.flush();
+    if (this.buffered > 0 && this.available) await this.flush(); // rows added while the last flush ran
     if (this.buffered > 0) this.logger.warn({ rows: this.buffered }, 'stopping with history rows the store never took');
     await this.store.close().catch(() => undefined);
   }

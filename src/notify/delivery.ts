@@ -37,7 +37,7 @@ export async function deliver(
   let httpStatus: number | null = null;
   let error: string | null = null;
   for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
-    if (stop.aborted) return result(false, attempt - 1, 'not delivered: the monitor stopped');
+    if (stop.aborted) return result(false, attempt - 1, `not delivered: the monitor stopped${error ? ` (last error: ${error})` : ''}`);
     let retryAfterMs: number | null = null;
     try {
       const res = await request(sink.url, {

@@ -29,6 +29,8 @@ function formatFor(sink: SinkConfig, alert: Alert): string {
 class SinkQueue {
   readonly waiting: Alert[] = [];
   busy = false;
+  /** The worker delivering this queue, while there is one. */
+  worker: Promise<void> = Promise.resolve();
   constructor(readonly sink: SinkConfig) {}
 }
 
@@ -76,7 +78,7 @@ export class Notifier {
         this.logger.error({ sink: q.sink.name, kind: dropped.kind }, `notification queue of ${q.sink.name} is full; dropped the oldest notification`);
         this.onDelivery(this.record(q.sink, dropped, { ok: false, attempts: 0, httpStatus: null, error: 'dropped: sink queue full', durationMs: 0 }, true));
       }
-      if (!q.busy) void this.work(q);
+      if (!q.busy) q.worker = this.work(q);
     }
   }
 
@@ -111,6 +113,8 @@ export class Notifier {
     const abandoned = this.queues.reduce((n, q) => n + q.waiting.length, 0);
     if (abandoned > 0) this.logger.warn({ abandoned }, 'stopping with notifications not yet delivered');
     for (const q of this.queues) q.waiting.length = 0;
+    // Aborted deliveries end at once; waiting lets their outcome be recorded before the history closes.
+    await Promise.all(this.queues.map((q) => q.worker));
   }
 
   private async work(q: SinkQueue): Promise<void> {

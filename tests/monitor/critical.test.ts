@@ -20,7 +20,7 @@ describe('monitor: critical situations', () => {
     const slack = await fx.receiver();
     const hook = await fx.receiver();
     const monitor = await fx.monitor(
-      fx.env(nodes, { LOAD_BALANCER_URL: gatewayUrl(gw), CHECK_INTERVAL: '0.5', FAILURE_THRESHOLD: '2', RECOVERY_THRESHOLD: '1', NOTIFICATION_WEBHOOK: slack.url(), JSON_WEBHOOK_URLS: hook.url() }),
+      fx.env(nodes, { LOAD_BALANCER_URL: gatewayUrl(gw), CHECK_INTERVAL: '1', FAILURE_THRESHOLD: '2', RECOVERY_THRESHOLD: '1', NOTIFICATION_WEBHOOK: slack.url(), JSON_WEBHOOK_URLS: hook.url() }),
     );
     await waitForRounds(monitor, 1);
 
