@@ -13,7 +13,9 @@ import { formatReport, machineInfo, writeReport, type BenchReport } from './lib/
 import { call } from './lib/workload.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('./results', import.meta.url));
-const log = (line: string) => process.stderr.write(line + '\n');
+const t0 = performance.now();
+/** Progress on stderr, with seconds since start, so stdout carries only the report. */
+const log = (line: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
 
 async function main(): Promise<void> {
   const options = benchOptions(process.argv.slice(2), process.env);

@@ -4,12 +4,13 @@
 // applier merges runs of consecutive adds into one request, which matters most for small writes.
 import type { BenchCluster } from './cluster.js';
 import { allInSync, waitUntil } from './cluster.js';
-import { runLoad, type LoadResult } from './load.js';
+import { combine, runLoad, type LoadResult } from './load.js';
 import type { BenchOptions } from './options.js';
 import { addBatch, COLLECTIONS, countByName, createCollection, rng } from './workload.js';
 
 export interface CatchupRow {
   run: string;
+  recordsPerRequest: number;
   records: number;
   /** Log entries the replica had to apply on return. */
   entries: number;
@@ -53,13 +54,15 @@ async function catchupRun(cluster: BenchCluster, options: BenchOptions, run: str
   await waitUntil('the gateway to mark the stopped replica down', () => replica.health === 'down', timeoutMs);
   const random = rng(1000 + perRequest);
   const bodies = Array.from({ length: requests }, (_, i) => addBatch(random, `${name}-${i}`, perRequest, options.dimensions, options.encoding).body);
-  const writes = await runLoad({
-    baseUrl: cluster.gatewayUrl,
-    concurrency: options.catchupConcurrency,
-    requests,
-    timeLimitMs: timeoutMs,
-    request: (i) => ({ method: 'POST', path: `${COLLECTIONS}/${collectionId}/add`, body: bodies[i]! }),
-  });
+  const writes = combine([
+    await runLoad({
+      baseUrl: cluster.gatewayUrl,
+      concurrency: options.catchupConcurrency,
+      requests,
+      timeLimitMs: timeoutMs,
+      request: (i) => ({ method: 'POST', path: `${COLLECTIONS}/${collectionId}/add`, body: bodies[i]! }),
+    }),
+  ]);
   if (writes.errors > 0) throw new Error(`${writes.errors} writes failed while the replica was down: ${writes.errorSamples.join(' | ')}`);
   const target = gw.log.committedHead;
   const entries = target - replica.appliedSeq;
@@ -80,6 +83,7 @@ async function catchupRun(cluster: BenchCluster, options: BenchOptions, run: str
   const applyS = (tSync - tUp) / 1000;
   return {
     run,
+    recordsPerRequest: perRequest,
     records,
     entries,
     writes,

@@ -1,7 +1,8 @@
 // The load generator: a fixed number of HTTP requests (or until a time limit) at a given concurrency
 // over keep-alive connections to 127.0.0.1, with every request's latency kept for exact percentiles.
 // Request bodies are prepared beforehand so the generator itself costs as little CPU as possible: it
-// shares this process (and its event loop) with the in-process gateway.
+// shares this process (and its event loop) with the in-process gateway. A measurement can be split
+// into rounds that alternate with the other side's (see interleave), and the rounds combined after.
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 
@@ -23,6 +24,18 @@ export interface LoadPlan {
   expect?: (status: number) => boolean;
 }
 
+/** One phase's raw measurements. */
+export interface LoadRun {
+  samplesMs: number[];
+  errors: number;
+  errorSamples: string[];
+  durationS: number;
+  cutShort: boolean;
+  servedBy: Record<string, number>;
+  processCpuMs: number;
+  busyS: number;
+}
+
 export interface LatencySummary {
   meanMs: number;
   p50Ms: number;
@@ -36,25 +49,26 @@ export interface LoadResult extends LatencySummary {
   errors: number;
   /** First few error answers, for the report. */
   errorSamples: string[];
+  /** Time spent in this side's phases (rounds added up). */
   durationS: number;
   requestsPerS: number;
-  /** True when the time limit ended the phase before every planned request was sent. */
+  /** True when the time limit ended a phase before every planned request was sent. */
   cutShort: boolean;
   /** Which node served each answer (the gateway's X-Chroma-HA-Node header), when present. */
   servedBy: Record<string, number>;
   /**
-   * CPU time of this whole process during the phase (load generator, plus the gateway when it is the
-   * target): the difference between a gateway phase and a direct phase is the gateway's own cost.
+   * CPU time of this whole process during the phases (load generator, plus the gateway when it is the
+   * target): the difference per request between a gateway phase and a direct phase is the gateway's own cost.
    */
   processCpuMs: number;
-  /** Share of the phase this process's event loop was busy (0-1), blocking work such as fsync included. */
+  /** Share of the phases this process's event loop was busy (0-1), blocking work such as fsync included. */
   eventLoopUtilization: number;
 }
 
-export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
+export async function runLoad(plan: LoadPlan): Promise<LoadRun> {
   const pool = new Pool(plan.baseUrl, { connections: plan.concurrency, pipelining: 1, keepAliveTimeout: 30_000 });
   const expect = plan.expect ?? ((s: number) => s >= 200 && s < 300);
-  const latencies: number[] = [];
+  const samplesMs: number[] = [];
   const errorSamples: string[] = [];
   const servedBy: Record<string, number> = {};
   let next = 0;
@@ -75,7 +89,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
           body: r.body,
         });
         const text = await res.body.text();
-        latencies.push(performance.now() - t0);
+        samplesMs.push(performance.now() - t0);
         const node = res.headers['x-chroma-ha-node'];
         if (typeof node === 'string' && node) servedBy[node] = (servedBy[node] ?? 0) + 1;
         if (!expect(res.statusCode)) {
@@ -96,17 +110,49 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   const durationS = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   return {
-    requests: latencies.length,
+    samplesMs,
     errors,
     errorSamples,
     durationS,
-    requestsPerS: latencies.length / durationS,
     cutShort: next < plan.requests,
     servedBy,
     processCpuMs: (cpu.user + cpu.system) / 1000,
-    eventLoopUtilization: performance.eventLoopUtilization(eluBefore).utilization,
-    ...summarize(latencies),
+    busyS: performance.eventLoopUtilization(eluBefore).utilization * durationS,
   };
+}
+
+/** One result from a side's rounds: rates over the time spent in them, percentiles over every sample. */
+export function combine(runs: LoadRun[]): LoadResult {
+  const samples = runs.flatMap((r) => r.samplesMs);
+  const durationS = runs.reduce((a, r) => a + r.durationS, 0);
+  const servedBy: Record<string, number> = {};
+  for (const r of runs) for (const [node, n] of Object.entries(r.servedBy)) servedBy[node] = (servedBy[node] ?? 0) + n;
+  return {
+    requests: samples.length,
+    errors: runs.reduce((a, r) => a + r.errors, 0),
+    errorSamples: runs.flatMap((r) => r.errorSamples).slice(0, 3),
+    durationS,
+    requestsPerS: durationS > 0 ? samples.length / durationS : 0,
+    cutShort: runs.some((r) => r.cutShort),
+    servedBy,
+    processCpuMs: runs.reduce((a, r) => a + r.processCpuMs, 0),
+    eventLoopUtilization: durationS > 0 ? runs.reduce((a, r) => a + r.busyS, 0) / durationS : 0,
+    ...summarize(samples),
+  };
+}
+
+/**
+ * Runs `rounds` rounds of every side, alternating which side goes first, so that load from other work
+ * on a shared machine falls on all sides alike instead of on whichever ran while it was busy.
+ * `round(side, r)` runs one side's share of round r.
+ */
+export async function interleave<S extends string>(sides: S[], rounds: number, round: (side: S, r: number) => Promise<LoadRun>): Promise<Record<S, LoadResult>> {
+  const runs = new Map<S, LoadRun[]>(sides.map((s) => [s, []]));
+  for (let r = 0; r < rounds; r++) {
+    const order = sides.map((_, i) => sides[(i + r) % sides.length]!);
+    for (const side of order) runs.get(side)!.push(await round(side, r));
+  }
+  return Object.fromEntries(sides.map((s) => [s, combine(runs.get(s)!)])) as Record<S, LoadResult>;
 }
 
 /** Nearest-rank percentiles over every sample (no bucketing: runs are small enough to keep them all). */

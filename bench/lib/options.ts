@@ -27,11 +27,16 @@ export interface BenchOptions {
   /** Concurrency of the extra write rows (batch and single) measured with the replica stopped (0: none). */
   replicaDownConcurrency: number;
   readConcurrency: number[];
-  /** Cap on read requests per measured phase; the phase also ends after readSeconds. */
+  /** Cap on read requests per measurement (all rounds together); it also ends after readSeconds. */
   readRequests: number;
   readSeconds: number;
   /** Also measure reads through a minimal Node proxy in front of the direct server (the cost of any Node hop). */
   proxyBaseline: boolean;
+  /**
+   * Rounds each measurement is split into, alternating the sides (direct, gateway, control), so other
+   * work on a shared machine falls on all of them alike. Write rounds are fewer at high concurrency.
+   */
+  rounds: number;
   /** Unmeasured requests before each phase. */
   warmupRequests: number;
   /** Records written while the replica is down, as adds of `batch` records. */
@@ -59,7 +64,8 @@ const FULL: BenchOptions = {
   replicaDownConcurrency: 4,
   readConcurrency: [1, 8],
   readRequests: 5_000,
-  readSeconds: 5,
+  readSeconds: 6,
+  rounds: 3,
   proxyBaseline: true,
   warmupRequests: 8,
   catchupRecords: 20_000,
@@ -79,6 +85,7 @@ const QUICK: BenchOptions = {
   singleWriteConcurrency: [4],
   readRequests: 1_500,
   readSeconds: 1,
+  rounds: 2,
   warmupRequests: 3,
   catchupRecords: 2_000,
   catchupSingles: 200,
@@ -113,6 +120,7 @@ const OVERRIDES: Record<string, [keyof BenchOptions, z.ZodType<unknown>]> = {
   BENCH_READ_CONCURRENCY: ['readConcurrency', intList],
   BENCH_READ_REQUESTS: ['readRequests', int],
   BENCH_READ_SECONDS: ['readSeconds', z.coerce.number().positive()],
+  BENCH_ROUNDS: ['rounds', int],
   BENCH_WARMUP_REQUESTS: ['warmupRequests', z.coerce.number().int().min(0)],
   BENCH_RECORDS: ['catchupRecords', int],
   BENCH_SINGLES: ['catchupSingles', z.coerce.number().int().min(0)],

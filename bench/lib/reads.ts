@@ -4,7 +4,7 @@
 // are for two Chroma servers sharing this machine's cores, where direct and the control use one.
 import type { BenchCluster } from './cluster.js';
 import { allInSync, waitUntil } from './cluster.js';
-import { runLoad, type LoadResult } from './load.js';
+import { interleave, runLoad, type LoadResult, type LoadRun } from './load.js';
 import type { BenchOptions } from './options.js';
 import { startPlainProxy } from './plain-proxy.js';
 import { call, COLLECTIONS, getBody, queryBody, rng } from './workload.js';
@@ -45,11 +45,10 @@ export async function benchReads(
     { workload: 'query top-10', op: 'query', bodies: Array.from({ length: PREPARED_BODIES }, () => queryBody(random, options.dimensions, 10)) },
   ];
   const rows: ReadRow[] = [];
-  let turn = 0;
   try {
     for (const w of workloads) {
       for (const concurrency of options.readConcurrency) {
-        const phase = (side: Side, requests: number, seconds: number) =>
+        const phase = (side: Side, requests: number, seconds: number): Promise<LoadRun> =>
           runLoad({
             baseUrl: targets[side]!.url,
             concurrency,
@@ -57,15 +56,10 @@ export async function benchReads(
             timeLimitMs: seconds * 1000,
             request: (i) => ({ method: 'POST', path: `${COLLECTIONS}/${targets[side]!.collectionId}/${w.op}`, body: w.bodies[i % w.bodies.length]! }),
           });
-        const results: Partial<Record<Side, LoadResult>> = {};
-        // Rotate which side goes first, so slow drift on a shared machine does not always hit the same one.
-        const order = sides.map((_, i) => sides[(i + turn) % sides.length]!);
-        turn++;
-        for (const side of order) {
-          await phase(side, options.warmupRequests * concurrency, Math.min(1, options.readSeconds));
-          results[side] = await phase(side, options.readRequests, options.readSeconds);
-        }
-        const row: ReadRow = { workload: w.workload, concurrency, direct: results.direct!, gateway: results.gateway!, plainProxy: results.plainProxy ?? null };
+        for (const side of sides) await phase(side, options.warmupRequests * concurrency, Math.min(1, options.readSeconds));
+        const rounds = options.rounds;
+        const results = await interleave<Side>(sides, rounds, (side) => phase(side, Math.ceil(options.readRequests / rounds), options.readSeconds / rounds));
+        const row: ReadRow = { workload: w.workload, concurrency, direct: results.direct, gateway: results.gateway, plainProxy: results.plainProxy ?? null };
         rows.push(row);
         const d = row.direct.requestsPerS;
         const served = Object.entries(row.gateway.servedBy)

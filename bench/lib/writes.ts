@@ -1,13 +1,13 @@
 // Write benchmark: batch adds at each concurrency level, and a run of single-record adds (where the
 // log's per-entry cost shows most). The same request bodies go to Chroma directly and through the
-// gateway (primary + replica), phases alternating which side goes first so drift on a shared machine
-// does not always favour the same side. Normally the replica applies the writes while they are being
+// gateway (primary + replica), in rounds that alternate the two sides so that other work on a shared
+// machine falls on both alike. Normally the replica applies the writes while they are being
 // made, as in production; on one machine its Chroma then competes with the primary's for the same cores.
 // The "replica down" rows stop the replica during the gateway phase to separate that cost from the
 // gateway's own (log appends, outcome records, proxying).
 import type { BenchCluster } from './cluster.js';
 import { allInSync, waitUntil } from './cluster.js';
-import { runLoad, type LoadResult } from './load.js';
+import { interleave, runLoad, type LoadResult } from './load.js';
 import type { BenchOptions } from './options.js';
 import { addBatch, COLLECTIONS, createCollection, rng, type AddBatch } from './workload.js';
 
@@ -17,11 +17,13 @@ export interface WriteRow {
   recordsPerRequest: number;
   /** True when the replica was stopped during the gateway phase. */
   replicaDown: boolean;
+  /** Rounds the measurement was split into, alternating direct and gateway. */
+  rounds: number;
   direct: LoadResult;
   gateway: LoadResult;
-  /** Log entries the replica still had to apply when the gateway phase's last answer arrived. */
+  /** Most log entries the replica still had to apply when a gateway round's last answer arrived (all it missed when down). */
   replicaLagAtEnd: number;
-  /** Time the replica needed after the phase (after its restart when it was down) to hold every committed write. */
+  /** Longest time the replica needed after a gateway round (after its restart when it was down) to hold every committed write. */
   replicaCatchupAfterMs: number;
 }
 
@@ -73,51 +75,51 @@ export async function benchWrites(cluster: BenchCluster, options: BenchOptions, 
     const measured = make('req', requests);
     for (const b of [...warmup, ...measured]) ids.push(...b.ids);
 
-    const phase = (baseUrl: string, collectionId: string, batches: AddBatch[]) =>
+    const target = { direct: { url: cluster.direct.url, collectionId: directId }, gateway: { url: cluster.gatewayUrl, collectionId: gatewayId } };
+    type Side = keyof typeof target;
+    const phase = (side: Side, batches: AddBatch[]) =>
       runLoad({
-        baseUrl,
+        baseUrl: target[side].url,
         concurrency,
         requests: batches.length,
         timeLimitMs,
-        request: (i) => ({ method: 'POST', path: `${COLLECTIONS}/${collectionId}/add`, body: batches[i]!.body }),
+        request: (i) => ({ method: 'POST', path: `${COLLECTIONS}/${target[side].collectionId}/add`, body: batches[i]!.body }),
       });
-    const direct = async () => {
-      await phase(cluster.direct.url, directId, warmup);
-      return phase(cluster.direct.url, directId, measured);
-    };
+    await phase('direct', warmup);
+    await phase('gateway', warmup);
+    await waitUntil('the replica to catch up before the measured rounds', () => allInSync(gw), timeLimitMs);
+    if (replicaDown) {
+      await cluster.replica.stop();
+      await waitUntil('the gateway to mark the stopped replica down', () => replicaNode.health === 'down', timeLimitMs);
+    }
+    // Rounds small enough to interleave, large enough that ramp-up and drain at each end stay minor.
+    const rounds = Math.max(1, Math.min(options.rounds, Math.floor(requests / (4 * concurrency))));
+    const slice = (r: number) => measured.slice(Math.floor((r * requests) / rounds), Math.floor(((r + 1) * requests) / rounds));
     let replicaLagAtEnd = 0;
     let replicaCatchupAfterMs = 0;
-    const gateway = async () => {
-      await phase(cluster.gatewayUrl, gatewayId, warmup);
-      await waitUntil('the replica to catch up before the gateway phase', () => allInSync(gw), timeLimitMs);
-      if (replicaDown) {
-        await cluster.replica.stop();
-        await waitUntil('the gateway to mark the stopped replica down', () => replicaNode.health === 'down', timeLimitMs);
+    const result = await interleave<Side>(['direct', 'gateway'], rounds, async (side, r) => {
+      const run = await phase(side, slice(r));
+      if (side === 'gateway' && !replicaDown) {
+        // Let the replica finish this round's writes so its work does not spill into the other side's round.
+        const ended = Date.now();
+        replicaLagAtEnd = Math.max(replicaLagAtEnd, gw.log.committedHead - replicaNode.appliedSeq);
+        await waitUntil('the replica to catch up after a gateway round', () => allInSync(gw), timeLimitMs, 5);
+        replicaCatchupAfterMs = Math.max(replicaCatchupAfterMs, Date.now() - ended);
       }
-      const result = await phase(cluster.gatewayUrl, gatewayId, measured);
-      let ended = Date.now();
+      return run;
+    });
+    if (replicaDown) {
       replicaLagAtEnd = gw.log.committedHead - replicaNode.appliedSeq;
-      if (replicaDown) {
-        await cluster.replica.spawn();
-        ended = Date.now();
-      }
-      await waitUntil('the replica to catch up after the gateway phase', () => allInSync(gw), timeLimitMs, 5);
-      replicaCatchupAfterMs = Date.now() - ended;
-      return result;
-    };
-    let d: LoadResult;
-    let g: LoadResult;
-    if (index % 2 === 0) {
-      d = await direct();
-      g = await gateway();
-    } else {
-      g = await gateway();
-      d = await direct();
+      const restarted = Date.now();
+      await cluster.replica.spawn();
+      await waitUntil('the restarted replica to catch up', () => allInSync(gw), timeLimitMs, 5);
+      replicaCatchupAfterMs = Date.now() - restarted;
     }
-    rows.push({ workload, concurrency, recordsPerRequest: perRequest, replicaDown, direct: d, gateway: g, replicaLagAtEnd, replicaCatchupAfterMs });
+    const { direct: d, gateway: g } = result;
+    rows.push({ workload, concurrency, recordsPerRequest: perRequest, replicaDown, rounds, direct: d, gateway: g, replicaLagAtEnd, replicaCatchupAfterMs });
     log(
       `  ${workload} c=${concurrency}${replicaDown ? ' (replica down)' : ''}: direct ${d.requestsPerS.toFixed(1)} req/s, ` +
-        `gateway ${g.requestsPerS.toFixed(1)} req/s (${(g.requestsPerS / d.requestsPerS).toFixed(2)}×)`,
+        `gateway ${g.requestsPerS.toFixed(1)} req/s (${(g.requestsPerS / d.requestsPerS).toFixed(2)}×, ${rounds} rounds)`,
     );
   }
   return { collection: name, rows, ids };

@@ -10,7 +10,6 @@ export interface ClusterEvents {
   request: [{ routeClass: string; node: string | null; status: number; durationMs: number }];
   'upstream-error': [{ node: string; kind: string }];
   retry: [{ from: string; to: string; routeClass: string }];
-  'write-paused': [{ seq: number; waitedMs: number }];
 }
 
 export class ClusterEventBus extends EventEmitter<ClusterEvents> {}

@@ -68,7 +68,7 @@ export class GatewayServer {
         await own(req, res);
       } else {
         const route = matchRoute(req.method ?? 'GET', url.pathname);
-        if (!route) throw errors.notFound(`no route for ${req.method} ${url.pathname}: the gateway serves /api/v2/**, /health and /status`);
+        if (!route) throw errors.notFound(`no route for ${req.method} ${url.pathname}: the gateway serves /api/v2/**, /health, /status and /metrics`);
         routeClass = route.kind === 'write' ? 'write' : route.kind === 'meta' ? 'meta' : route.kind === 'passthrough' ? 'passthrough' : 'read';
         node = await this.api.handle(req, res, url, route);
       }

@@ -55,6 +55,13 @@ export class SqliteStore implements ReplicationStore {
   }
 
   async recordApply(r: ApplyRecord): Promise<boolean> {
+    // A replica's progress needs no fsync of its own: replaying entries is harmless, and the next
+    // outcome commit (synchronous=FULL) makes it durable anyway. Only outcomes are acknowledged.
+    if (!r.outcome) return this.withoutFsync(() => this.applyTransaction(r));
+    return this.applyTransaction(r);
+  }
+
+  private applyTransaction(r: ApplyRecord): boolean {
     return this.db.transaction(() => {
       if (r.outcome) {
         const res = this.db
@@ -71,7 +78,16 @@ export class SqliteStore implements ReplicationStore {
   }
 
   async advancePosition(nodeId: string, seq: number): Promise<void> {
-    this.setPosition(nodeId, seq);
+    this.withoutFsync(() => this.setPosition(nodeId, seq));
+  }
+
+  private withoutFsync<T>(fn: () => T): T {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return fn();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   async abort(seq: number): Promise<boolean> {

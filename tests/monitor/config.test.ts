@@ -1,8 +1,9 @@
 // The monitor's configuration: the guide's variables and defaults, fractional seconds, and start-up errors
 // that name the variable at fault.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/load.js';
-import { loadMonitorConfig } from '../../src/config/monitor-settings.js';
+import { loadMonitorConfig, monitorSettings } from '../../src/config/monitor-settings.js';
 
 describe('monitor configuration', () => {
   it('reads the guide\'s variables with their defaults', () => {
@@ -53,6 +54,15 @@ describe('monitor configuration', () => {
     for (const [env, message] of cases) {
       expect(() => loadMonitorConfig(env)).toThrowError(ConfigError);
       expect(() => loadMonitorConfig(env)).toThrowError(message);
+    }
+  });
+
+  it('every setting is in the configuration table of docs/monitoring.md, with its default', () => {
+    const doc = readFileSync(new URL('../../docs/monitoring.md', import.meta.url), 'utf8');
+    for (const setting of Object.values(monitorSettings)) {
+      const row = doc.split('\n').find((l) => l.startsWith(`| \`${setting.env}\` |`));
+      expect(row, setting.env).toBeDefined();
+      if ('default' in setting) expect(row, setting.env).toContain(`| \`${setting.default}\` |`);
     }
   });
 });
