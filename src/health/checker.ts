@@ -42,11 +42,6 @@ export class HealthChecker {
     if (!this.probing.has(node.id)) this.schedule(node, 0);
   }
 
-  /** Runs one probe now (used by tests and at start-up); resolves when it has been counted. */
-  async probeNow(node: ClusterNode): Promise<void> {
-    await this.probe(node);
-  }
-
   private schedule(node: ClusterNode, delayMs: number): void {
     if (this.stopped) return;
     clearTimeout(this.timers.get(node.id));

@@ -122,10 +122,6 @@ export class ReplicationLog {
     this.changed.notify();
   }
 
-  isAborted(seq: number): boolean {
-    return this.waiters.get(seq)?.aborted ?? false;
-  }
-
   /** The position a node must have reached to serve a read of this collection (read-your-writes). */
   requiredFor(collectionId: string | null): number {
     return this.lastCommitted.get(collectionId ?? CATALOG_KEY) ?? 0;
