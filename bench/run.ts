@@ -23,14 +23,17 @@ async function main(): Promise<void> {
   const loadAtStart = loadavg()[0]!;
   const cleanup: { stop?: () => Promise<void> } = {};
   let interrupted = false;
-  const onSignal = (sig: NodeJS.Signals) => {
+  // A signal, or an error thrown outside the awaited chain, must still stop the Chroma child processes.
+  const abandon = (reason: string, code: number) => {
     if (interrupted) return;
     interrupted = true;
-    log(`\n${sig}: stopping Chroma servers and the gateway`);
-    void (cleanup.stop?.() ?? Promise.resolve()).finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    log(`${reason}: stopping Chroma servers and the gateway`);
+    void (cleanup.stop?.() ?? Promise.resolve()).finally(() => process.exit(code));
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', () => abandon('SIGINT', 130));
+  process.on('SIGTERM', () => abandon('SIGTERM', 143));
+  process.on('uncaughtException', (err) => abandon(`uncaught ${err.stack ?? err}`, 1));
+  process.on('unhandledRejection', (err) => abandon(`unhandled rejection ${(err as Error)?.stack ?? err}`, 1));
   try {
     log(`starting 3 Chroma servers and the gateway (${options.mode} mode)`);
     const cluster = await startBenchCluster(options, (stop) => (cleanup.stop = stop));

@@ -6,7 +6,7 @@ import type { BenchCluster } from './cluster.js';
 import { allInSync, waitUntil } from './cluster.js';
 import { combine, runLoad, type LoadResult } from './load.js';
 import type { BenchOptions } from './options.js';
-import { addBatch, COLLECTIONS, countByName, createCollection, rng } from './workload.js';
+import { addBatch, call, COLLECTIONS, countByName, createCollection, rng } from './workload.js';
 
 export interface CatchupRow {
   run: string;
@@ -75,6 +75,12 @@ async function catchupRun(cluster: BenchCluster, options: BenchOptions, run: str
   await waitUntil('the replica to apply every committed entry', () => replica.appliedSeq >= target, timeoutMs, 2);
   const tSync = performance.now();
 
+  // What an operator sees must agree: /status reports the replica in sync with no lag.
+  const status = await call<{ nodes: { name: string; syncState: string; lagEntries: number }[] }>(cluster.gatewayUrl, 'GET', '/status');
+  const shown = status.nodes.find((n) => n.name === replica.name);
+  if (shown?.syncState !== 'in-sync' || shown.lagEntries !== 0) {
+    throw new Error(`the replica applied every entry but /status shows ${JSON.stringify(shown)}`);
+  }
   const [primaryCount, replicaCount] = await Promise.all([countByName(cluster.primary.url, name), countByName(cluster.replica.url, name)]);
   const records = writes.requests * perRequest;
   if (primaryCount !== records || replicaCount !== records) {

@@ -1,4 +1,4 @@
-// The benchmark's settings: defaults for a full run (~3-4 min on 2 cores) and for `--quick` (< 1 min),
+// The benchmark's settings: defaults for a full run (~4 min on an idle 2-core machine) and for `--quick` (< 1 min),
 // each overridable by a BENCH_* environment variable so sizes can be changed without editing code.
 import { z } from 'zod';
 
@@ -9,6 +9,8 @@ export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
   mode: 'full' | 'quick';
+  /** BENCH_* variables that changed the mode's defaults in this run (name -> value as given). */
+  overrides: Record<string, string>;
   /** Which parts to run; reads use the collection the writes fill, so they need writes. */
   scenarios: Scenario[];
   /** Directory for the gateway's SQLite log (default: the run's temporary directory). */
@@ -52,6 +54,7 @@ export interface BenchOptions {
 
 const FULL: BenchOptions = {
   mode: 'full',
+  overrides: {},
   scenarios: [...SCENARIOS],
   storeDir: null,
   batch: 100,
@@ -134,13 +137,14 @@ const OVERRIDES: Record<string, [keyof BenchOptions, z.ZodType<unknown>]> = {
 export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
   const unknown = argv.filter((a) => a !== '--quick');
   if (unknown.length > 0) throw new Error(`unknown argument(s) ${unknown.join(' ')}: the only flag is --quick (sizes are set with BENCH_* variables)`);
-  const options: BenchOptions = { ...(argv.includes('--quick') || env.BENCH_QUICK === '1' ? QUICK : FULL) };
+  const options: BenchOptions = { ...(argv.includes('--quick') || env.BENCH_QUICK === '1' ? QUICK : FULL), overrides: {} };
   for (const [name, [key, schema]] of Object.entries(OVERRIDES)) {
     const raw = env[name]?.trim();
     if (!raw) continue;
     const parsed = schema.safeParse(raw);
     if (!parsed.success) throw new Error(`${name}=${JSON.stringify(raw)} is invalid: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
     (options as unknown as Record<string, unknown>)[key] = parsed.data;
+    options.overrides[name] = raw;
   }
   return options;
 }

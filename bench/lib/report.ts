@@ -77,7 +77,7 @@ function errorsOf(results: LoadResult[], flagCutShort: boolean): string {
 export function formatReport(r: BenchReport): string {
   const m = r.machine;
   const out = [
-    `chroma-ha benchmark (${r.options.mode}) ${r.startedAt}: ${m.cpus}× ${m.cpuModel}, ${m.memoryGiB} GiB, ` +
+    `chroma-ha benchmark (${r.options.mode}${Object.keys(r.options.overrides).length > 0 ? ', with BENCH_* overrides' : ''}) ${r.startedAt}: ${m.cpus}× ${m.cpuModel}, ${m.memoryGiB} GiB, ` +
       `load average ${m.loadAverage.start.toFixed(1)} → ${m.loadAverage.end.toFixed(1)}, Node ${m.node}, Chroma ${m.chromaServer}, ` +
       `commit ${m.gitCommit ?? '?'}; embeddings sent as ${r.options.encoding}`,
   ];
