@@ -4,6 +4,7 @@
 // reminders follow at REMINDER_INTERVAL, and its end sends one resolved notification with the duration.
 import { randomUUID } from 'node:crypto';
 import type { NodeConfig } from '../config/load.js';
+import type { MonitorConfig } from '../config/monitor-settings.js';
 import { redactUrl } from '../log/redact.js';
 import type { Alert, AlertKind, AlertStatus, AlertTarget } from '../notify/alert.js';
 import { statusNodeFor, type GatewayProbe, type GatewayStatusView, type ProbeResult } from './probe.js';
@@ -11,16 +12,17 @@ import { IncidentBook, type Incident } from './incidents.js';
 import { StateTracker, type TargetState } from './tracker.js';
 import { messages, type Message, type MessageContext } from './messages.js';
 
-export interface DetectorConfig {
-  clusterName: string;
-  failureThreshold: number;
-  recoveryThreshold: number;
-  reminderIntervalMs: number;
-  flapWindowMs: number;
-  flapThreshold: number;
-  lagThresholdSeconds: number;
-  lagThresholdEntries: number;
-}
+export type DetectorConfig = Pick<
+  MonitorConfig,
+  | 'clusterName'
+  | 'failureThreshold'
+  | 'recoveryThreshold'
+  | 'reminderIntervalMs'
+  | 'flapWindowMs'
+  | 'flapThreshold'
+  | 'lagThresholdSeconds'
+  | 'lagThresholdEntries'
+>;
 
 export interface Observation {
   at: number;
