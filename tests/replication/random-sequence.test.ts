@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { COLLECTIONS, Harness, PATIENT_PROBES, gatewayUrl, http } from '../helpers/cluster.js';
 import { canonical, nodeContent, waitStatusInSync } from '../helpers/convergence.js';
 import type { Env } from '../../src/config/load.js';
+import { rng } from '../../bench/lib/workload.js';
 
 const LANES = 4;
 const OPS_PER_LANE = 560;
@@ -20,18 +21,6 @@ const NAMES_PER_LANE = 3;
 const ID_POOL = 40;
 /** Every write costs each of the four Chroma servers ~10 ms of CPU: on a busy 2-core machine this takes minutes. */
 const LONG_TEST_MS = 600_000;
-
-/** mulberry32: small, fast, good enough to make the sequence reproducible from its seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Incarnation {
   gwId: string;
@@ -83,7 +72,7 @@ class Lane {
     private readonly reference: string,
     private readonly tally: Tally,
   ) {
-    this.rnd = seeded(seed);
+    this.rnd = rng(seed);
     this.names = Array.from({ length: NAMES_PER_LANE }, (_, k) => `lane${lane}-col${k}`);
   }
 
