@@ -145,6 +145,7 @@ export class NodeApplier {
       let answer: { status: number; contentType: string | undefined; body: string };
       let changes = {};
       let collectionId = entry.collectionId;
+      let sentBody: Buffer | undefined;
       if (result.kind === 'answered') {
         if (result.status === 502 || result.status === 503 || result.status === 504) {
           // A proxy in front of the node answered for it: the node itself may or may not have the write.
@@ -156,13 +157,14 @@ export class NodeApplier {
         answer = result;
         changes = result.changes;
         collectionId = result.collectionId;
+        sentBody = result.sentBody;
       } else {
         answer = chromaError(404, 'NotFoundError', result.kind === 'missing' ? result.message : 'collection not held by the primary');
       }
       const committed = answer.status >= 200 && answer.status < 300;
       const state = committed ? 'committed' : 'rejected';
       const recorded = await store
-        .recordApply({ nodeId: this.node.id, seq: entry.seq, outcome: { state, status: answer.status, collectionId }, changes: committed ? changes : undefined })
+        .recordApply({ nodeId: this.node.id, seq: entry.seq, outcome: { state, status: answer.status, collectionId, body: sentBody }, changes: committed ? changes : undefined })
         .catch((err: unknown) => {
           // Applied on the node but not recorded (store down): the retry must tolerate a replay.
           log.markInDoubt(entry.seq);

@@ -6,6 +6,7 @@ import type { ClusterNode } from '../cluster/node.js';
 import type { CatalogChanges, CollectionRecord, LogEntry } from '../store/types.js';
 import type { Catalog } from './catalog.js';
 import { matchRoute, withCollectionId } from '../routing/routes.js';
+import { idsToLookUp, planUpdate } from './update-guard.js';
 
 export type ApplyMode =
   /** The primary applies an entry for the first time and its answer decides the outcome. */
@@ -16,7 +17,16 @@ export type ApplyMode =
   | 'replicate';
 
 export type ApplyResult =
-  | { kind: 'answered'; status: number; contentType: string | undefined; body: string; changes: CatalogChanges; collectionId: string | null }
+  | {
+      kind: 'answered';
+      status: number;
+      contentType: string | undefined;
+      body: string;
+      changes: CatalogChanges;
+      collectionId: string | null;
+      /** Set when the primary was sent a body other than the logged one: the log must keep this one. */
+      sentBody?: Buffer;
+    }
   /** The entry concerns a collection this node does not hold (adopted from the primary, not copied yet). */
   | { kind: 'not-held' }
   /** The node lacks a collection it should hold. */
@@ -38,6 +48,8 @@ export async function applyEntry(entry: LogEntry, mode: ApplyMode, ctx: ApplyCon
   const replay = mode !== 'decide';
   const [pathname, query] = splitQuery(entry.path);
   let path = entry.path;
+  let body = entry.body;
+  let sentBody: Buffer | undefined;
 
   // A get_or_create the primary answered with an adopted collection: a replica that does not hold it must
   // not create an empty namesake, which would then pass for a copy and serve its reads.
@@ -54,6 +66,10 @@ export async function applyEntry(entry: LogEntry, mode: ApplyMode, ctx: ApplyCon
       return { kind: 'missing', message: `collection ${stableId ?? '?'} is not present on ${node.name}` };
     }
     path = withCollectionId(pathname, localId) + (query ? `?${query}` : '');
+    if (deciding && entry.op === 'update') {
+      sentBody = await guardedUpdate(ctx, entry, withCollectionId(pathname, localId), stableId);
+      if (sentBody) body = sentBody;
+    }
   }
 
   // Resolve by-name targets before sending: afterwards the name no longer points at the collection.
@@ -66,12 +82,38 @@ export async function applyEntry(entry: LogEntry, mode: ApplyMode, ctx: ApplyCon
           : undefined
       : undefined;
 
-  let res = await send(ctx, entry.method, path, entry.body);
+  let res = await send(ctx, entry.method, path, body);
 
   if (replay && !ok(res.status)) res = await toleratedReplay(entry, res, ctx, pathname, deciding);
 
   if (!ok(res.status)) return { kind: 'answered', ...res, changes: {}, collectionId: entry.collectionId };
-  return { kind: 'answered', ...res, ...catalogChanges(entry, res.body, ctx, deciding, deletedCollection) };
+  return { kind: 'answered', ...res, ...catalogChanges(entry, res.body, ctx, deciding, deletedCollection), sentBody };
+}
+
+/**
+ * The body to send for an update on the primary (see update-guard.ts), or undefined to send it as logged.
+ * `updatePath` is the node-local .../collections/{id}/update path.
+ */
+async function guardedUpdate(ctx: ApplyContext, entry: LogEntry, updatePath: string, stableId: string): Promise<Buffer | undefined> {
+  const ids = idsToLookUp(entry.body);
+  if (!ids) return undefined;
+  const found = await send(ctx, 'POST', updatePath.replace(/\/update$/, '/get'), Buffer.from(JSON.stringify({ ids, include: [] })));
+  // The collection is gone or the lookup failed: Chroma answers the update itself, as it would anyway.
+  const existingIds = ok(found.status) ? parseBody(found.body)?.ids : undefined;
+  if (!Array.isArray(existingIds)) return undefined;
+  const existing = new Set(existingIds as string[]);
+  if (planUpdate(entry.body, existing, null).kind === 'unchanged') return undefined;
+  const plan = planUpdate(entry.body, existing, await collectionDimension(ctx, entry, stableId));
+  return plan.kind === 'rewrite' ? plan.body : undefined;
+}
+
+/** The collection's embedding dimension on the node (null: not set yet, or unknown). */
+async function collectionDimension(ctx: ApplyContext, entry: LogEntry, stableId: string): Promise<number | null> {
+  const name = ctx.catalog.get(stableId)?.name;
+  if (!name || !entry.tenant || !entry.database) return null;
+  const r = await send(ctx, 'GET', `/api/v2/tenants/${enc(entry.tenant)}/databases/${enc(entry.database)}/collections/${enc(name)}`, null);
+  const dimension = ok(r.status) ? parseBody(r.body)?.dimension : null;
+  return typeof dimension === 'number' ? dimension : null;
 }
 
 interface Answer {

@@ -60,8 +60,9 @@ export class PostgresStore implements ReplicationStore {
     return this.transaction(async (c) => {
       if (rec.outcome) {
         const res = await c.query(
-          `UPDATE log_entries SET state = $1, status = $2, collection_id = COALESCE($3, collection_id) WHERE seq = $4 AND state = 'pending'`,
-          [rec.outcome.state, rec.outcome.status, rec.outcome.collectionId ?? null, rec.seq],
+          `UPDATE log_entries SET state = $1, status = $2, collection_id = COALESCE($3, collection_id), body = COALESCE($5, body)
+           WHERE seq = $4 AND state = 'pending'`,
+          [rec.outcome.state, rec.outcome.status, rec.outcome.collectionId ?? null, rec.seq, rec.outcome.body ?? null],
         );
         if (res.rowCount === 0) return false;
       }

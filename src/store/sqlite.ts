@@ -66,9 +66,10 @@ export class SqliteStore implements ReplicationStore {
       if (r.outcome) {
         const res = this.db
           .prepare(
-            `UPDATE log_entries SET state = ?, status = ?, collection_id = COALESCE(?, collection_id) WHERE seq = ? AND state = 'pending'`,
+            `UPDATE log_entries SET state = ?, status = ?, collection_id = COALESCE(?, collection_id), body = COALESCE(?, body)
+             WHERE seq = ? AND state = 'pending'`,
           )
-          .run(r.outcome.state, r.outcome.status, r.outcome.collectionId ?? null, r.seq);
+          .run(r.outcome.state, r.outcome.status, r.outcome.collectionId ?? null, r.outcome.body ?? null, r.seq);
         if (res.changes === 0) return false;
       }
       this.setPosition(r.nodeId, r.seq);

@@ -51,7 +51,13 @@ export interface ApplyRecord {
   nodeId: string;
   seq: number;
   /** Set when this apply decided the entry's outcome (the primary applying a pending entry). */
-  outcome?: { state: 'committed' | 'rejected'; status: number; collectionId?: string | null };
+  outcome?: {
+    state: 'committed' | 'rejected';
+    status: number;
+    collectionId?: string | null;
+    /** Replaces the logged body: what the primary was actually sent (see replication/update-guard.ts). */
+    body?: Buffer;
+  };
   changes?: CatalogChanges;
 }
 
