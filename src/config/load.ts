@@ -50,6 +50,7 @@ export interface GatewayConfig {
   healthCheckTimeoutMs: number;
   requestTimeoutMs: number;
   writeTimeoutMs: number;
+  spotCheckIntervalMs: number;
   maxBodyBytes: number;
   dataDir: string;
   databaseUrl?: string;
@@ -92,6 +93,7 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
     healthCheckTimeoutMs: ms(s.HEALTH_CHECK_TIMEOUT),
     requestTimeoutMs: ms(s.REQUEST_TIMEOUT),
     writeTimeoutMs: ms(s.WRITE_TIMEOUT),
+    spotCheckIntervalMs: ms(s.SPOT_CHECK_INTERVAL),
     maxBodyBytes: get<number>(s.MAX_BODY_BYTES)!,
     dataDir: get<string>(s.DATA_DIR)!,
     databaseUrl: get<string>(s.DATABASE_URL),

@@ -101,6 +101,13 @@ export const gatewaySettings = {
     default: '20',
     schema: seconds,
   },
+  SPOT_CHECK_INTERVAL: {
+    env: 'SPOT_CHECK_INTERVAL',
+    description:
+      'Least seconds between two spot checks of a replica: after it applies a collection\'s latest write, a sample of that collection\'s records is compared with the primary\'s, and a node that differs is marked diverged. 0 turns it off.',
+    default: '2',
+    schema: z.coerce.number().min(0, 'must be 0 (off) or a positive number of seconds'),
+  },
   MAX_BODY_BYTES: {
     env: 'MAX_BODY_BYTES',
     description: 'Largest request body accepted; larger bodies get 413.',

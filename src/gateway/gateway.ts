@@ -14,6 +14,7 @@ import { ReplicationLog } from '../replication/log.js';
 import { NodeApplier } from '../replication/applier.js';
 import { FailoverCoordinator } from '../replication/failover.js';
 import { Adopter } from '../replication/adopt.js';
+import { SpotChecker } from '../replication/spot-check.js';
 import { ReadRouter } from '../routing/read-router.js';
 import { Mutex } from '../util/signal.js';
 import { ApiHandler } from './api.js';
@@ -90,6 +91,7 @@ export class Gateway {
       maxBodyBytes: config.maxBodyBytes,
     });
     const server = new GatewayServer(api, events, logger);
+    const spotCheck = new SpotChecker({ cluster, log, catalog, primaryLane, intervalMs: config.spotCheckIntervalMs, timeoutMs: config.requestTimeoutMs });
     const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, adopter, server, events);
     gw.appliers = nodes.map(
       (node) =>
@@ -103,6 +105,7 @@ export class Gateway {
           logger,
           primaryLane,
           requestTimeoutMs: config.requestTimeoutMs,
+          spotCheck,
         }),
     );
     return gw;

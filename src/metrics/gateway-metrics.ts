@@ -39,7 +39,7 @@ export class GatewayMetrics {
     const retries = new Counter({ name: 'chroma_ha_retries_total', help: 'Requests retried on another node after a connection failure, by route class and the node that failed.', labelNames: ['route_class', 'from'], registers });
     const failovers = new Counter({ name: 'chroma_ha_failovers_total', help: 'Primary role changes since this gateway started: failover (primary lost) or switchover (role taken back).', labelNames: ['kind'], registers });
     const healthChanges = new Counter({ name: 'chroma_ha_node_health_changes_total', help: 'Node health transitions seen by the gateway, by node and new state.', labelNames: ['node', 'to'], registers });
-    const divergences = new Counter({ name: 'chroma_ha_node_divergences_total', help: 'Times a node stopped on a log entry it could not apply.', labelNames: ['node'], registers });
+    const divergences = new Counter({ name: 'chroma_ha_node_divergences_total', help: 'Times a node was marked diverged: it could not apply a log entry, or a spot check found it different from the primary.', labelNames: ['node'], registers });
     for (const kind of ['failover', 'switchover']) failovers.inc({ kind }, 0);
     for (const n of src.cluster.nodes) {
       servedBy.inc({ node: n.name }, 0);

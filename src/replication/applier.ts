@@ -12,6 +12,7 @@ import type { Catalog } from './catalog.js';
 import type { ReplicationLog } from './log.js';
 import { applyEntry, type ApplyMode, type ApplyResult } from './apply-entry.js';
 import { mergeRun } from './batch.js';
+import type { SpotChecker } from './spot-check.js';
 import { UpstreamError } from '../upstream/node-client.js';
 import { sleep, type Mutex } from '../util/signal.js';
 
@@ -28,6 +29,8 @@ export interface ApplierDeps {
   requestTimeoutMs: number;
   /** Attempts at an entry the node answers with an error before the node is declared diverged. */
   maxApplyAttempts?: number;
+  /** Compares a replica with the primary now and then, after it applied a collection's latest write. */
+  spotCheck?: SpotChecker;
 }
 
 const BATCH = 200;
@@ -123,6 +126,11 @@ export class NodeApplier {
     await this.deps.store.recordApply({ nodeId: this.node.id, seq: entry.seq, changes: result.changes });
     this.deps.catalog.apply(result.changes);
     this.advance(entry.seq, true);
+    const drift = await this.deps.spotCheck?.afterApply(this.node, entry);
+    if (drift) {
+      this.diverge(entry, `spot check after entry ${entry.seq}: ${drift}`);
+      return false;
+    }
     return true;
   }
 
@@ -211,11 +219,16 @@ export class NodeApplier {
       await sleep(Math.min(200 * 2 ** this.attempts, 5_000));
       return false;
     }
-    this.node.syncState = 'diverged';
-    this.node.divergedReason = `entry ${entry.seq} (${entry.op}): ${message}`;
-    this.deps.logger.error({ node: this.node.name, seq: entry.seq, error: message }, 'node diverged: it cannot apply a committed entry');
-    this.deps.events.emit('node-diverged', { node: this.node.name, seq: entry.seq, error: message, at: Date.now() });
+    this.diverge(entry, `entry ${entry.seq} (${entry.op}): ${message}`);
     return false;
+  }
+
+  /** The node no longer matches the log: it stops applying and serving until it is repaired. */
+  private diverge(entry: LogEntry, reason: string): void {
+    this.node.syncState = 'diverged';
+    this.node.divergedReason = reason;
+    this.deps.logger.error({ node: this.node.name, seq: entry.seq, reason }, 'node diverged');
+    this.deps.events.emit('node-diverged', { node: this.node.name, seq: entry.seq, error: reason, at: Date.now() });
   }
 
   private advance(seq: number, persisted: boolean): void {

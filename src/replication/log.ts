@@ -132,6 +132,11 @@ export class ReplicationLog {
     return this.maxCommitted;
   }
 
+  /** True while some entry may have reached the primary without a recorded outcome. */
+  get hasUnsettledWrites(): boolean {
+    return this.inDoubt.size > 0;
+  }
+
   get pendingCount(): number {
     return this.waiters.size;
   }
