@@ -1,8 +1,14 @@
-// Issue 3, acceptance 1: a seeded random sequence of mixed operations (collection create/delete/modify,
-// re-creation of deleted names, add/upsert/update/delete with documents and metadata, reads, and requests
+// Issues 3 and 8: a seeded random sequence of mixed operations (collection create/delete/modify,
+// re-creation of deleted names, add/upsert/update/delete with documents and metadata, updates that carry
+// embeddings for ids that do not exist yet followed by adds of those ids, get and query reads, and requests
 // Chroma rejects) goes through the gateway (primary + two replicas) and, identically, straight to a
-// reference Chroma. Every answer must match the reference's, and at the end the three nodes hold exactly
-// the reference's content. Runs against both stores.
+// reference Chroma. Every answer must match the reference's as it is given; at random points of each lane,
+// every node's content of that lane's collections must equal the reference's; at the end the three nodes
+// hold exactly the reference's content. Several seeds, both stores.
+//
+// The reference must behave correctly: Chroma's index bug (docs/chroma-notes.md) strikes a collection whose
+// first read in the process comes after an update of a missing id, so the reference reads every collection
+// once right after creating it. The nodes get no such help: where their first reads land is up to routing.
 //
 // Ordering: operations run in lanes that own disjoint collection names, each lane strictly sequential and
 // sending each operation to the gateway and the reference before the next. Operations on different
@@ -10,14 +16,18 @@
 // the gateway still sees concurrent writes from several clients.
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { COLLECTIONS, Harness, PATIENT_PROBES, gatewayUrl, http } from '../helpers/cluster.js';
+import { COLLECTIONS, Harness, PATIENT_PROBES, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
 import { canonical, nodeContent, waitStatusInSync } from '../helpers/convergence.js';
+import { recordsOnNode } from '../helpers/replication.js';
+import type { Gateway } from '../../src/gateway/gateway.js';
 import type { Env } from '../../src/config/load.js';
 import { rng } from '../../bench/lib/workload.js';
 
 const LANES = 4;
-const OPS_PER_LANE = 560;
+const OPS_PER_LANE = 500;
 const NAMES_PER_LANE = 3;
+/** Points in each lane's run where the nodes' content of its collections is compared with the reference. */
+const CHECKPOINTS_PER_LANE = 2;
 const ID_POOL = 40;
 /** Every write costs each of the four Chroma servers ~10 ms of CPU: on a busy 2-core machine this takes minutes. */
 const LONG_TEST_MS = 600_000;
@@ -28,7 +38,10 @@ interface Incarnation {
   dim: number;
   /** True once an add/upsert succeeded: the collection's dimension is fixed from then on. */
   dimSet: boolean;
+  /** Ids the collection holds, as far as the test knows (to count updates of missing ids). */
+  held: Set<string>;
 }
+
 
 type Side = 'gw' | 'ref';
 
@@ -40,7 +53,7 @@ interface Op {
   body?: unknown;
   /** Compares successful read answers (after normalisation). */
   compare?: (gw: any, ref: any) => boolean;
-  after?: (gw: Answer, ref: Answer) => void;
+  after?: (gw: Answer, ref: Answer) => unknown;
 }
 
 interface Answer {
@@ -54,6 +67,9 @@ interface Tally {
   reads: number;
   byStatus: Map<number, number>;
   recreated: number;
+  checkpoints: number;
+  /** Updates sent with an embedding for an id the reference did not hold at the time. */
+  updatesOfMissing: number;
   mismatches: string[];
 }
 
@@ -68,7 +84,8 @@ class Lane {
   constructor(
     private readonly lane: number,
     seed: number,
-    private readonly gateway: string,
+    private readonly gw: Gateway,
+    private readonly nodeUrls: string[],
     private readonly reference: string,
     private readonly tally: Tally,
   ) {
@@ -76,8 +93,14 @@ class Lane {
     this.names = Array.from({ length: NAMES_PER_LANE }, (_, k) => `lane${lane}-col${k}`);
   }
 
+  private get gateway(): string {
+    return gatewayUrl(this.gw);
+  }
+
   async run(ops: number): Promise<void> {
+    const checkpoints = new Set(Array.from({ length: CHECKPOINTS_PER_LANE }, () => 1 + this.int(ops - 1)));
     for (let i = 0; i < ops && this.tally.mismatches.length < 20; i++) {
+      if (checkpoints.has(i)) await this.checkpoint(i);
       const op = this.next();
       const [g, r] = await Promise.all([
         http(this.gateway, op.method, op.path('gw'), op.body),
@@ -99,8 +122,30 @@ class Lane {
       if (r.status === 200 && op.compare && !op.compare(g.json, r.json)) {
         this.tally.mismatches.push(`${where}: read ${g.text.slice(0, 300)} vs reference ${r.text.slice(0, 300)}`);
       }
-      op.after?.(g, r);
+      await op.after?.(g, r);
     }
+  }
+
+  /** Every node's content of this lane's live collections equals the reference's, once the nodes hold the lane's writes. */
+  private async checkpoint(at: number): Promise<void> {
+    const live = [...this.live.entries()];
+    const nodes = this.gw.cluster.nodes;
+    await waitFor(
+      `lane ${this.lane}'s writes applied on every node`,
+      () => nodes.some((n) => n.syncState === 'diverged') || live.every(([, c]) => nodes.every((n) => n.appliedSeq >= this.gw.log.requiredFor(c.gwId))),
+      60_000,
+    );
+    // A diverged node applies nothing more: report why instead of waiting for it.
+    for (const n of nodes) if (n.syncState === 'diverged') this.tally.mismatches.push(`lane ${this.lane} checkpoint at op ${at}: ${n.name} diverged: ${n.divergedReason}`);
+    if (this.tally.mismatches.length > 0) return;
+    for (const [name] of live) {
+      const expected = JSON.stringify(await recordsOnNode(this.reference, name));
+      for (const url of this.nodeUrls) {
+        const actual = JSON.stringify(await recordsOnNode(url, name));
+        if (actual !== expected) this.tally.mismatches.push(`lane ${this.lane} checkpoint at op ${at}: ${name} on ${url} is ${actual.slice(0, 300)}, reference ${expected.slice(0, 300)}`);
+      }
+    }
+    this.tally.checkpoints++;
   }
 
   private int(n: number): number {
@@ -121,11 +166,13 @@ class Lane {
     if (r < 0.11) return this.modify(c);
     if (r < 0.13) return this.unknownCollection();
     if (r < 0.15) return c.dimSet ? this.wrongDimension(c) : this.records(c, 'add');
-    if (r < 0.16) return this.inconsistentLengths(c);
-    if (r < 0.42) return this.records(c, 'add');
-    if (r < 0.66) return this.records(c, 'upsert');
-    if (r < 0.8) return this.update(c);
-    if (r < 0.92) return this.deleteRecords(c);
+    // Not on a never-written collection: after a read there, a rejected add makes Chroma 1.0.0 answer later
+    // gets with 500 ("Nothing found on disk"), depending on each node's read history (docs/chroma-notes.md).
+    if (r < 0.16) return c.dimSet ? this.inconsistentLengths(c) : this.records(c, 'add');
+    if (r < 0.36) return this.records(c, 'add');
+    if (r < 0.54) return this.records(c, 'upsert');
+    if (r < 0.7) return this.update(c);
+    if (r < 0.8) return this.deleteRecords(c);
     return this.read(c);
   }
 
@@ -152,7 +199,9 @@ class Lane {
         }
         if (this.everCreated.has(name)) this.tally.recreated++;
         this.everCreated.add(name);
-        this.live.set(name, { gwId: g.json.id, refId: r.json.id, dim: 4 + this.int(5), dimSet: false });
+        this.live.set(name, { gwId: g.json.id, refId: r.json.id, dim: 4 + this.int(5), dimSet: false, held: new Set() });
+        // The reference's first read of the collection, before any update: keeps it clear of the index bug.
+        return http(this.reference, 'GET', `${COLLECTIONS}/${r.json.id}/count`);
       },
     };
   }
@@ -186,7 +235,7 @@ class Lane {
 
   private unknownCollection(): Op {
     // A deleted incarnation's id, or an id that never existed: 404 either way.
-    const target = this.dead.length > 0 && this.rnd() < 0.6 ? this.pickOf(this.dead) : { gwId: randomUUID(), refId: randomUUID(), dim: 4, dimSet: false };
+    const target = this.dead.length > 0 && this.rnd() < 0.6 ? this.pickOf(this.dead) : { gwId: randomUUID(), refId: randomUUID(), dim: 4, dimSet: false, held: new Set<string>() };
     const op = this.pickOf(['update', 'add', 'delete'] as const);
     const body =
       op === 'delete' ? { ids: ['r1'] } : op === 'add' ? { ids: ['r1'], embeddings: [this.vector(target.dim)] } : { ids: ['r1'], documents: ['x'] };
@@ -225,7 +274,9 @@ class Lane {
       path: this.collectionPath(c, `/${op}`),
       body,
       after: (_g, r) => {
-        if (r.status < 300) c.dimSet = true;
+        if (r.status >= 300) return;
+        c.dimSet = true;
+        for (const id of ids) c.held.add(id);
       },
     };
   }
@@ -236,8 +287,20 @@ class Lane {
     const fields = this.int(3);
     if (fields !== 1 || !c.dimSet) body.metadatas = ids.map(() => this.metadata());
     if (fields !== 0) body.documents = ids.map(() => `updated ${this.int(100_000)}`);
-    if (c.dimSet && this.rnd() < 0.3) body.embeddings = ids.map(() => this.vector(c.dim));
-    return { label: `update ${ids.length}`, kind: 'write', method: 'POST', path: this.collectionPath(c, '/update'), body };
+    // Embeddings for ids not added yet are what Chroma's index bug feeds on: keep them frequent.
+    const withEmbeddings = c.dimSet && this.rnd() < 0.6;
+    if (withEmbeddings) body.embeddings = ids.map(() => this.vector(c.dim));
+    const missing = withEmbeddings && ids.some((id) => !c.held.has(id));
+    return {
+      label: `update ${ids.length}${missing ? ' (some ids missing)' : ''}`,
+      kind: 'write',
+      method: 'POST',
+      path: this.collectionPath(c, '/update'),
+      body,
+      after: (_g, r) => {
+        if (missing && r.status === 200) this.tally.updatesOfMissing++;
+      },
+    };
   }
 
   private deleteRecords(c: Incarnation): Op {
@@ -248,13 +311,36 @@ class Lane {
         : r < 0.85
           ? { where: { tag: { $eq: `t${this.int(5)}` } } }
           : { where: { n: { $gt: 80 + this.int(20) } } };
-    return { label: `delete records ${JSON.stringify(body).slice(0, 60)}`, kind: 'write', method: 'POST', path: this.collectionPath(c, '/delete'), body };
+    return {
+      label: `delete records ${JSON.stringify(body).slice(0, 60)}`,
+      kind: 'write',
+      method: 'POST',
+      path: this.collectionPath(c, '/delete'),
+      body,
+      after: (_g, r) => {
+        if (r.status !== 200) return;
+        // A delete by filter: which ids went is unknown here, so forget them all (a guess only used for counting).
+        if ('ids' in body && body.ids) for (const id of body.ids) c.held.delete(id);
+        else c.held.clear();
+      },
+    };
   }
 
   private read(c: Incarnation): Op {
     const r = this.rnd();
     if (r < 0.3) {
       return { label: 'count', kind: 'read', method: 'GET', path: this.collectionPath(c, '/count'), compare: (g, ref) => g === ref };
+    }
+    if (r < 0.45 && c.dimSet) {
+      const body = { query_embeddings: [this.vector(c.dim)], n_results: 3, include: ['embeddings', 'documents', 'metadatas', 'distances'] };
+      return {
+        label: 'query top 3',
+        kind: 'read',
+        method: 'POST',
+        path: this.collectionPath(c, '/query'),
+        body,
+        compare: (g, ref) => JSON.stringify(hitsOf(g)) === JSON.stringify(hitsOf(ref)),
+      };
     }
     const body =
       r < 0.8
@@ -289,6 +375,14 @@ class Lane {
   }
 }
 
+/** A query answer's hits, nearest first (ties by id). */
+function hitsOf(answer: any): unknown[] {
+  const ids: string[] = answer.ids?.[0] ?? [];
+  return ids
+    .map((id, i) => ({ id, dist: answer.distances?.[0]?.[i], e: answer.embeddings?.[0]?.[i], d: answer.documents?.[0]?.[i], m: canonical(answer.metadatas?.[0]?.[i]) }))
+    .sort((a, b) => a.dist - b.dist || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
 /** A get answer as rows sorted by id (nodes return records in their own storage order). */
 function rowsOf(answer: any): unknown[] {
   const ids: string[] = answer.ids ?? [];
@@ -297,33 +391,40 @@ function rowsOf(answer: any): unknown[] {
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-// The full 2,000+ operation sequence runs on SQLite; PostgreSQL, behind the same store interface, runs a
-// shorter sequence of the same mix, which keeps the suite within its time budget on 2 cores.
-const STORES: Array<[string, (h: Harness) => Promise<Env>, number]> = [
-  ['SQLite', async () => ({}), OPS_PER_LANE],
-  ['PostgreSQL', async (h) => ({ DATABASE_URL: await h.pgDatabaseUrl() }), 150],
+// Five seeds of 2,000 operations each (4 lanes × 500), spread over both stores behind the same interface.
+const RUNS: Array<[string, number, (h: Harness) => Promise<Env>]> = [
+  ['SQLite', 1_000, async () => ({})],
+  ['SQLite', 2_000, async () => ({})],
+  ['SQLite', 3_000, async () => ({})],
+  ['PostgreSQL', 4_000, async (h) => ({ DATABASE_URL: await h.pgDatabaseUrl() })],
+  ['PostgreSQL', 5_000, async (h) => ({ DATABASE_URL: await h.pgDatabaseUrl() })],
 ];
 
-describe.each(STORES)('random operation sequence with the %s store', (_store, storeEnv, opsPerLane) => {
+describe.each(RUNS)('random operation sequence with the %s store, seed %i', (store, seed, storeEnv) => {
   let h: Harness;
   afterEach(async () => h.cleanup());
 
-  it('leaves the primary and both replicas identical to a reference Chroma', async () => {
+  it('answers every request as a reference Chroma does and leaves every node identical to it', async () => {
     h = new Harness();
     const [nodes, reference] = await Promise.all([h.chromaCluster(3), h.chroma({ name: 'reference' })]);
-    const gw = await h.gateway(nodes, { ...PATIENT_PROBES, ...(await storeEnv(h)) });
+    // Spot checks on, often: they must never report identical nodes as different.
+    const gw = await h.gateway(nodes, { ...PATIENT_PROBES, SPOT_CHECK_INTERVAL: '0.25', ...(await storeEnv(h)) });
     const base = gatewayUrl(gw);
-    const tally: Tally = { writes: 0, reads: 0, byStatus: new Map(), recreated: 0, mismatches: [] };
+    const tally: Tally = { writes: 0, reads: 0, byStatus: new Map(), recreated: 0, checkpoints: 0, updatesOfMissing: 0, mismatches: [] };
+    const nodeUrls = nodes.map((n) => n.url);
 
     const started = performance.now();
-    await Promise.all(Array.from({ length: LANES }, (_, lane) => new Lane(lane, 1_000 + lane, base, reference.url, tally).run(opsPerLane)));
+    await Promise.all(Array.from({ length: LANES }, (_, lane) => new Lane(lane, seed + lane, gw, nodeUrls, reference.url, tally).run(OPS_PER_LANE)));
     const elapsed = performance.now() - started;
 
     expect(tally.mismatches).toEqual([]);
-    expect(tally.writes).toBeGreaterThanOrEqual(opsPerLane === OPS_PER_LANE ? 2_000 : 500);
-    // The sequence really exercised what it claims to: rejections of each kind and re-created names.
+    expect(tally.writes + tally.reads).toBe(LANES * OPS_PER_LANE);
+    // The sequence really exercised what it claims to: rejections of each kind, re-created names, updates
+    // of missing ids, and content compared mid-run.
     for (const status of [400, 404, 409]) expect(tally.byStatus.get(status) ?? 0, `answers with status ${status}`).toBeGreaterThan(5);
     expect(tally.recreated).toBeGreaterThan(3);
+    expect(tally.updatesOfMissing).toBeGreaterThan(50);
+    expect(tally.checkpoints).toBeGreaterThanOrEqual(LANES);
 
     const status = await waitStatusInSync(base);
     expect(status.nodes.map((n) => n.syncState)).toEqual(['in-sync', 'in-sync', 'in-sync']);
@@ -335,9 +436,9 @@ describe.each(STORES)('random operation sequence with the %s store', (_store, st
     expect(listed.json.map((c: { name: string }) => c.name).sort()).toEqual(expected.map((c) => c.name));
 
     console.log(
-      `[random sequence, ${_store}] ${tally.writes} writes + ${tally.reads} reads in ${(elapsed / 1000).toFixed(1)} s; ` +
-        `statuses ${JSON.stringify(Object.fromEntries(tally.byStatus))}; ${tally.recreated} re-creations; ` +
-        `${expected.length} collections, ${expected.reduce((n, c) => n + c.records.length, 0)} records`,
+      `[random sequence, ${store}, seed ${seed}] ${tally.writes} writes + ${tally.reads} reads in ${(elapsed / 1000).toFixed(1)} s; ` +
+        `statuses ${JSON.stringify(Object.fromEntries(tally.byStatus))}; ${tally.recreated} re-creations; ${tally.updatesOfMissing} updates of missing ids; ` +
+        `${tally.checkpoints} mid-run checkpoints; ${expected.length} collections, ${expected.reduce((n, c) => n + c.records.length, 0)} records`,
     );
   }, LONG_TEST_MS);
 });
