@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 export type EmbeddingEncoding = 'base64' | 'json';
 
-export const SCENARIOS = ['writes', 'reads', 'catchup'] as const;
+export const SCENARIOS = ['writes', 'reads', 'catchup', 'updates'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {

@@ -9,6 +9,7 @@ import type { LoadResult } from './load.js';
 import type { BenchOptions } from './options.js';
 import type { ReadRow } from './reads.js';
 import type { WriteRow } from './writes.js';
+import { formatUpdates, type UpdateRow } from './updates.js';
 
 export interface Machine {
   cpus: number;
@@ -31,6 +32,7 @@ export interface BenchReport {
   writes: WriteRow[];
   reads: ReadRow[];
   catchup: CatchupRow[];
+  updates: UpdateRow[];
   notes: string[];
 }
 
@@ -84,6 +86,7 @@ export function formatReport(r: BenchReport): string {
   if (r.writes.length > 0) out.push('', writesTable(r.writes));
   if (r.reads.length > 0) out.push('', readsTable(r.reads));
   if (r.catchup.length > 0) out.push('', catchupTable(r.catchup, r.writes));
+  if (r.updates.length > 0) out.push('', formatUpdates(r.updates));
   if (r.notes.length > 0) out.push('', ...r.notes.map((n) => `note: ${n}`));
   out.push('', `total ${f0(r.durationS)} s`);
   return out.join('\n');
