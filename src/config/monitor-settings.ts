@@ -79,7 +79,7 @@ export const historySettings = {
 export const monitorSettings = {
   PRIMARY_URL: { ...gatewaySettings.PRIMARY_URL, description: 'URL of the primary Chroma node to watch (host:port means http://host:port).', schema: nodeUrl },
   REPLICA_URL: { ...gatewaySettings.REPLICA_URL, description: 'URL of one replica Chroma node to watch (the guide\'s variable).' },
-  REPLICA_URLS: { ...gatewaySettings.REPLICA_URLS, description: 'Comma-separated replica URLs to watch; combined with REPLICA_URL.', schema: nodeUrlList },
+  REPLICA_URLS: { ...gatewaySettings.REPLICA_URLS, description: 'Comma-separated replica URLs to watch; combined with REPLICA_URL (a URL named in both is one node).', schema: nodeUrlList },
   NODE_TOKEN: {
     ...gatewaySettings.NODE_TOKEN,
     description: 'Token the monitor sends to every node (`Authorization: Bearer <token>`), for nodes behind a token check; the same value as the gateway\'s.',
