@@ -52,6 +52,12 @@ export interface GatewayConfig {
   writeTimeoutMs: number;
   spotCheckIntervalMs: number;
   maxBodyBytes: number;
+  bodyTimeoutMs: number;
+  /** Tokens clients must present; undefined: the gateway does not authenticate clients. */
+  clientTokens?: string[];
+  allowUnknownWrites: boolean;
+  /** True when client credentials are not forwarded to the nodes (the gateway has its own). */
+  ownNodeCredentials: boolean;
   dataDir: string;
   databaseUrl?: string;
   logLevel: string;
@@ -64,23 +70,16 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
   const get = <T>(setting: Setting) => readSetting<T>(env, setting);
   const primary = get<string>(s.PRIMARY_URL);
   if (!primary) throw new ConfigError('PRIMARY_URL is required: the URL of the primary Chroma node');
-  const replicas = [
-    ...(get<string>(s.REPLICA_URL) ? [get<string>(s.REPLICA_URL)!] : []),
-    ...(get<string[]>(s.REPLICA_URLS) ?? []),
-  ];
-  const urls = [primary, ...replicas];
+  const urls = distinctNodeUrls(primary, get<string>(s.REPLICA_URL), get<string[]>(s.REPLICA_URLS));
   const priorities = get<number[]>(s.NODE_PRIORITIES);
   if (priorities && priorities.length !== urls.length) {
     throw new ConfigError(
-      `NODE_PRIORITIES has ${priorities.length} values but there are ${urls.length} nodes (primary first, then replicas)`,
+      `NODE_PRIORITIES has ${priorities.length} values but there are ${urls.length} distinct nodes (primary first, then replicas)`,
     );
   }
-  const nodes = urls.map((raw, i) => nodeConfig(raw, i, priorities?.[i]));
-  const seen = new Set<string>();
-  for (const node of nodes) {
-    if (seen.has(node.id)) throw new ConfigError(`REPLICA_URLS lists ${node.id} more than once (or it is also PRIMARY_URL)`);
-    seen.add(node.id);
-  }
+  const nodeToken = get<string>(s.NODE_TOKEN);
+  const nodes = urls.map((raw, i) => nodeConfig(raw, i, priorities?.[i], nodeToken));
+  const clientTokens = get<string[]>(s.CLIENT_AUTH_CREDENTIALS);
   const ms = (setting: Setting) => Math.round(get<number>(setting)! * 1000);
   return {
     port: get<number>(s.PORT)!,
@@ -95,6 +94,10 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
     writeTimeoutMs: ms(s.WRITE_TIMEOUT),
     spotCheckIntervalMs: ms(s.SPOT_CHECK_INTERVAL),
     maxBodyBytes: get<number>(s.MAX_BODY_BYTES)!,
+    bodyTimeoutMs: ms(s.BODY_TIMEOUT),
+    clientTokens,
+    allowUnknownWrites: get<boolean>(s.ALLOW_UNKNOWN_WRITES)!,
+    ownNodeCredentials: clientTokens !== undefined || nodeToken !== undefined,
     dataDir: get<string>(s.DATA_DIR)!,
     databaseUrl: get<string>(s.DATABASE_URL),
     logLevel: get<string>(s.LOG_LEVEL)!,
@@ -103,7 +106,34 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
   };
 }
 
-export function nodeConfig(raw: string, index: number, priority: number | undefined): NodeConfig {
+/**
+ * The node URLs in order (primary, REPLICA_URL, REPLICA_URLS), each node once: the guide names a replica in
+ * REPLICA_URL and our docs in REPLICA_URLS, and a reader of both writes it in both. The primary named again
+ * as a replica is a mistake, not a repetition.
+ */
+export function distinctNodeUrls(primary: string, replica: string | undefined, replicas: string[] | undefined): string[] {
+  const primaryId = nodeId(primary);
+  const seen = new Set<string>();
+  const out = [primary];
+  for (const url of [...(replica ? [replica] : []), ...(replicas ?? [])]) {
+    const id = nodeId(url);
+    if (id === primaryId) throw new ConfigError(`REPLICA_URL/REPLICA_URLS name ${id}, which is PRIMARY_URL: a node cannot be its own replica`);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push(url);
+  }
+  return out;
+}
+
+/** A node's identity: its URL without credentials or trailing slash. */
+function nodeId(raw: string): string {
+  const parsed = new URL(raw);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.toString().replace(/\/+$/, '');
+}
+
+export function nodeConfig(raw: string, index: number, priority: number | undefined, nodeToken?: string): NodeConfig {
   const parsed = new URL(raw);
   const authHeaders: Record<string, string> = {};
   if (parsed.username || parsed.password) {
@@ -112,8 +142,10 @@ export function nodeConfig(raw: string, index: number, priority: number | undefi
     authHeaders.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
     parsed.username = '';
     parsed.password = '';
+  } else if (nodeToken) {
+    authHeaders.authorization = `Bearer ${nodeToken}`;
   }
-  const url = parsed.toString().replace(/\/+$/, '');
+  const url = nodeId(parsed.toString());
   return {
     id: url,
     name: index === 0 ? 'primary' : `replica-${index}`,

@@ -4,7 +4,7 @@
 // FAILURE_THRESHOLD, NOTIFICATION_WEBHOOK, DATABASE_URL); everything else has a default.
 import { z } from 'zod';
 import { gatewaySettings, nodeUrl, nodeUrlList, port, positiveInt, seconds, type Setting } from './settings.js';
-import { ConfigError, nodeConfig, readSetting, type Env, type NodeConfig } from './load.js';
+import { ConfigError, distinctNodeUrls, nodeConfig, readSetting, type Env, type NodeConfig } from './load.js';
 
 const secondsOrZero = z.coerce.number().min(0, 'must be 0 (off) or a positive number of seconds');
 /** Webhook URLs are secrets (the path is the credential): validated, and never echoed in an error. */
@@ -79,7 +79,11 @@ export const historySettings = {
 export const monitorSettings = {
   PRIMARY_URL: { ...gatewaySettings.PRIMARY_URL, description: 'URL of the primary Chroma node to watch (host:port means http://host:port).', schema: nodeUrl },
   REPLICA_URL: { ...gatewaySettings.REPLICA_URL, description: 'URL of one replica Chroma node to watch (the guide\'s variable).' },
-  REPLICA_URLS: { ...gatewaySettings.REPLICA_URLS, description: 'Comma-separated replica URLs to watch; combined with REPLICA_URL.', schema: nodeUrlList },
+  REPLICA_URLS: { ...gatewaySettings.REPLICA_URLS, description: 'Comma-separated replica URLs to watch; combined with REPLICA_URL (a URL named in both is one node).', schema: nodeUrlList },
+  NODE_TOKEN: {
+    ...gatewaySettings.NODE_TOKEN,
+    description: 'Token the monitor sends to every node (`Authorization: Bearer <token>`), for nodes behind a token check; the same value as the gateway\'s.',
+  },
   LOAD_BALANCER_URL: {
     env: 'LOAD_BALANCER_URL',
     description: 'URL of the chroma-ha gateway; its /health and /status are checked (failovers, lag, diverged nodes). Without it only the nodes are watched.',
@@ -247,13 +251,10 @@ export function loadMonitorConfig(env: Env): MonitorConfig {
   const get = <T>(setting: Setting) => readSetting<T>(env, setting);
   const primary = get<string>(s.PRIMARY_URL);
   if (!primary) throw new ConfigError('PRIMARY_URL is required: the URL of the primary Chroma node to watch');
-  const replicas = [...(get<string>(s.REPLICA_URL) ? [get<string>(s.REPLICA_URL)!] : []), ...(get<string[]>(s.REPLICA_URLS) ?? [])];
-  const nodes = [primary, ...replicas].map((url, i) => nodeConfig(url, i, undefined));
-  const seen = new Set<string>();
-  for (const node of nodes) {
-    if (seen.has(node.id)) throw new ConfigError(`REPLICA_URLS lists ${node.id} more than once (or it is also PRIMARY_URL)`);
-    seen.add(node.id);
-  }
+  const nodeToken = get<string>(s.NODE_TOKEN);
+  const nodes = distinctNodeUrls(primary, get<string>(s.REPLICA_URL), get<string[]>(s.REPLICA_URLS)).map((url, i) =>
+    nodeConfig(url, i, undefined, nodeToken),
+  );
   const lb = get<string>(s.LOAD_BALANCER_URL);
   const checkIntervalMs = ms(get<number>(s.CHECK_INTERVAL)!);
   return {

@@ -47,8 +47,15 @@ export const gatewaySettings = {
   REPLICA_URL: { env: 'REPLICA_URL', description: 'URL of one replica Chroma node (the guide\'s variable).', schema: nodeUrl },
   REPLICA_URLS: {
     env: 'REPLICA_URLS',
-    description: 'Comma-separated URLs of replica nodes; combined with REPLICA_URL.',
+    description: 'Comma-separated URLs of replica nodes; combined with REPLICA_URL (a URL named in both is one node).',
     schema: nodeUrlList,
+  },
+  NODE_TOKEN: {
+    env: 'NODE_TOKEN',
+    description:
+      'Token the gateway sends to every node (`Authorization: Bearer <token>`) on health checks, reads and writes, for nodes behind a token check (chroma-ha node-guard). Client credentials are then not forwarded to the nodes. A node URL with its own credentials keeps those.',
+    secret: true,
+    schema: z.string().min(16, 'must be at least 16 characters'),
   },
   NODE_PRIORITIES: {
     env: 'NODE_PRIORITIES',
@@ -108,6 +115,13 @@ export const gatewaySettings = {
     default: '2',
     schema: z.coerce.number().min(0, 'must be 0 (off) or a positive number of seconds'),
   },
+  BODY_TIMEOUT: {
+    env: 'BODY_TIMEOUT',
+    description:
+      'Seconds a client may take to send a whole request, headers and body. A client that stalls gets 408 and its connection is closed, so slow clients cannot hold the gateway\'s connections.',
+    default: '30',
+    schema: seconds,
+  },
   MAX_BODY_BYTES: {
     env: 'MAX_BODY_BYTES',
     description: 'Largest request body accepted; larger bodies get 413.',
@@ -133,6 +147,23 @@ export const gatewaySettings = {
     description: 'Log level: fatal, error, warn, info, debug, trace or silent.',
     default: 'info',
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  },
+  CLIENT_AUTH_CREDENTIALS: {
+    env: 'CLIENT_AUTH_CREDENTIALS',
+    description:
+      'Comma-separated tokens clients must present, as with Chroma\'s token auth (`Authorization: Bearer <token>` or `X-Chroma-Token: <token>`): none gets 401, a wrong one 403. /health, /status, /metrics and the heartbeat stay open. Without it, client credentials pass through to the nodes.',
+    secret: true,
+    schema: z
+      .string()
+      .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
+      .pipe(z.array(z.string().min(16, 'each token must be at least 16 characters')).min(1, 'must name at least one token')),
+  },
+  ALLOW_UNKNOWN_WRITES: {
+    env: 'ALLOW_UNKNOWN_WRITES',
+    description:
+      'true: send a non-GET request to a route the gateway does not know to the primary alone, unlogged and unreplicated (the nodes may then differ). Default false: it gets 501.',
+    default: 'false',
+    schema: z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true'),
   },
   ADMIN_TOKEN: {
     env: 'ADMIN_TOKEN',

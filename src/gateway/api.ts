@@ -33,7 +33,7 @@ export class ApiHandler {
   constructor(private readonly deps: ApiDeps) {}
 
   /** Returns the name of the node that served the request (for logs and metrics), if any. */
-  async handle(req: IncomingMessage, res: ServerResponse, url: URL, route: Route): Promise<string | null> {
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL, route: Exclude<Route, { kind: 'refused' }>): Promise<string | null> {
     const body = await readBody(req, this.deps.maxBodyBytes);
     switch (route.kind) {
       case 'meta':

@@ -29,8 +29,9 @@ export function sendError(res: ServerResponse, err: HttpError): void {
 export const errors = {
   notFound: (message: string) => new HttpError(404, 'NotFoundError', message),
   tooLarge: (limit: number) => new HttpError(413, 'PayloadTooLargeError', `request body exceeds the gateway limit of ${limit} bytes (MAX_BODY_BYTES)`),
-  malformedJson: (detail: string) =>
-    new HttpError(422, 'ChromaError', `Failed to deserialize the JSON body into the target type: ${detail}`),
+  /** As Chroma answers a body that is not JSON at all (wrong types, which only the node checks, get its 422). */
+  malformedJson: (detail: string) => new HttpError(400, 'InvalidArgumentError', `Failed to parse the request body as JSON: ${detail}`),
+  notImplemented: (message: string) => new HttpError(501, 'NotImplementedError', message),
   noNode: (what: string) => new HttpError(503, 'ServiceUnavailableError', `no healthy Chroma node can serve ${what}`),
   timeout: (node: string, ms: number) => new HttpError(504, 'GatewayTimeoutError', `node ${node} did not answer within ${ms} ms`),
   upstream: (node: string, detail: string) => new HttpError(502, 'BadGatewayError', `node ${node} failed: ${detail}`),

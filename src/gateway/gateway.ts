@@ -90,7 +90,7 @@ export class Gateway {
       writeTimeoutMs: config.writeTimeoutMs,
       maxBodyBytes: config.maxBodyBytes,
     });
-    const server = new GatewayServer(api, events, logger);
+    const server = new GatewayServer(api, events, logger, config);
     const spotCheck = new SpotChecker({ cluster, log, catalog, primaryLane, intervalMs: config.spotCheckIntervalMs, timeoutMs: config.requestTimeoutMs });
     const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, adopter, server, events);
     gw.appliers = nodes.map(

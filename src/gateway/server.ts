@@ -1,12 +1,20 @@
 // The gateway's HTTP server (node:http): its own endpoints (/health, /status, extra ones registered by
-// other modules such as /metrics), and everything under /api/ handed to the API handler. Owns request
-// logging and graceful shutdown: stop accepting, let in-flight requests finish, then close.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+// other modules such as /metrics), and everything under /api/ handed to the API handler. Owns the edge:
+// client authentication, refusing writes the log cannot carry, bounding slow and oversized requests (all
+// answered in Chroma's error shape), request logging, and graceful shutdown: stop accepting, let
+// in-flight requests finish, then close.
+import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/logger.js';
 import type { ClusterEventBus } from '../cluster/events.js';
-import { matchRoute } from '../routing/routes.js';
+import type { GatewayConfig } from '../config/load.js';
+import { matchRoute, SAFE_METHODS } from '../routing/routes.js';
 import type { ApiHandler } from './api.js';
+import { ClientAuth } from './client-auth.js';
 import { errors, HttpError, sendError, sendJson } from './errors.js';
+
+/** The settings that shape the edge. */
+export type EdgeConfig = Pick<GatewayConfig, 'bodyTimeoutMs' | 'clientTokens' | 'allowUnknownWrites' | 'ownNodeCredentials'>;
 
 export type EndpointHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
@@ -16,15 +24,28 @@ export class GatewayServer {
   /** Requests being handled; on close they are told to end their connection after answering. */
   private readonly inFlight = new Set<ServerResponse>();
   private draining = false;
+  private readonly auth: ClientAuth;
 
   constructor(
     private readonly api: ApiHandler,
     private readonly events: ClusterEventBus,
     private readonly logger: Logger,
+    private readonly edge: EdgeConfig,
   ) {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.auth = new ClientAuth(edge.clientTokens, edge.ownNodeCredentials);
+    this.server = createServer(
+      {
+        // The whole request (headers and body) must arrive within BODY_TIMEOUT: a client that sends its
+        // headers and then stalls would otherwise hold a connection (and a buffer) for as long as it likes.
+        requestTimeout: edge.bodyTimeoutMs,
+        headersTimeout: Math.min(66_000, edge.bodyTimeoutMs),
+        // How often node checks those deadlines: often enough that a small bound is kept to within ~10%.
+        connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.round(edge.bodyTimeoutMs / 10))),
+      },
+      (req, res) => void this.handle(req, res),
+    );
     this.server.keepAliveTimeout = 65_000;
-    this.server.headersTimeout = 66_000;
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.clientError(err, socket));
   }
 
   /** Registers one of the gateway's own GET endpoints (exact path). */
@@ -55,6 +76,25 @@ export class GatewayServer {
     await closed;
   }
 
+  private clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const answer = clientErrorAnswer(err, this.edge.bodyTimeoutMs);
+    // Only when nothing of a response went out on this connection yet (node's own rule, same check).
+    const current = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (answer && socket.writable && !current?.headersSent) {
+      const body = JSON.stringify({ error: answer.kind, message: answer.message });
+      // Flushed, then closed in both directions: a stalled client must not keep its half of the socket.
+      socket.end(
+        `HTTP/1.1 ${answer.status} ${STATUS_TEXT[answer.status]}\r\ncontent-type: application/json\r\n` +
+          `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        () => socket.destroy(),
+      );
+      if (answer.status === 408) this.events.emit('request', { routeClass: 'gateway', node: null, status: 408, durationMs: this.edge.bodyTimeoutMs });
+      this.logger.debug({ code: err.code, status: answer.status }, 'client error');
+      return;
+    }
+    socket.destroy();
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     this.inFlight.add(res);
@@ -64,11 +104,19 @@ export class GatewayServer {
     try {
       const url = new URL(req.url ?? '/', 'http://gateway');
       const own = this.endpoints.get(url.pathname);
-      if (own && req.method === 'GET') {
+      const method = req.method ?? 'GET';
+      if (own && method === 'GET') {
         await own(req, res);
       } else {
-        const route = matchRoute(req.method ?? 'GET', url.pathname);
-        if (!route) throw errors.notFound(`no route for ${req.method} ${url.pathname}: the gateway serves /api/v2/**, /health, /status and /metrics`);
+        const route = matchRoute(method, url.pathname);
+        if (!route) throw errors.notFound(`no route for ${method} ${url.pathname}: the gateway serves /api/v2/**, /health, /status and /metrics`);
+        this.auth.check(url.pathname, req.headers);
+        if (route.kind === 'refused') throw errors.notImplemented(`${method} ${url.pathname}: ${route.reason}`);
+        if (route.kind === 'passthrough' && !SAFE_METHODS.has(method) && !this.edge.allowUnknownWrites) {
+          throw errors.notImplemented(
+            `${method} ${url.pathname} is not a route chroma-ha knows: a write it cannot log would reach the primary alone and leave the nodes different (ALLOW_UNKNOWN_WRITES=true sends it anyway)`,
+          );
+        }
         routeClass = route.kind === 'write' ? 'write' : route.kind === 'meta' ? 'meta' : route.kind === 'passthrough' ? 'passthrough' : 'read';
         node = await this.api.handle(req, res, url, route);
       }
@@ -87,3 +135,23 @@ export class GatewayServer {
     }
   }
 }
+
+/**
+ * Requests node's HTTP parser gives up on never reach the handler; node would answer them with an empty
+ * body (or none). Answer in Chroma's error shape instead, then close the connection, as node does.
+ */
+function clientErrorAnswer(err: NodeJS.ErrnoException, bodyTimeoutMs: number): HttpError | null {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new HttpError(431, 'RequestHeaderFieldsTooLargeError', `the request line and headers exceed the gateway limit of ${maxHeaderSize} bytes`);
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new HttpError(408, 'RequestTimeoutError', `the request was not received within ${bodyTimeoutMs / 1000} s (BODY_TIMEOUT)`);
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return null;
+    default:
+      return new HttpError(400, 'InvalidArgumentError', `malformed HTTP request (${err.code ?? 'parse error'})`);
+  }
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };

@@ -47,7 +47,7 @@ describe.concurrent('chroma-ha gateway with a bad configuration', () => {
       'mismatched NODE_PRIORITIES',
       { PRIMARY_URL: PRIMARY, REPLICA_URLS: 'http://127.0.0.1:10', NODE_PRIORITIES: '1,2,3' },
       [],
-      `${CONFIG_ERROR}NODE_PRIORITIES has 3 values but there are 2 nodes`,
+      `${CONFIG_ERROR}NODE_PRIORITIES has 3 values but there are 2 distinct nodes`,
       null,
     ],
     ['a bad DATABASE_URL', { PRIMARY_URL: PRIMARY, DATABASE_URL: 'mysql://admin:hunter2@127.0.0.1/log' }, [], `${CONFIG_ERROR}DATABASE_URL=\\(hidden\\) is invalid`, 'hunter2'],

@@ -70,14 +70,46 @@ describe('loadGatewayConfig', () => {
     ['a negative REQUEST_TIMEOUT', { PRIMARY_URL: PRIMARY, REQUEST_TIMEOUT: '-1' }, /^REQUEST_TIMEOUT="-1" is invalid: must be a positive number of seconds/],
     ['FAILURE_THRESHOLD=0', { PRIMARY_URL: PRIMARY, FAILURE_THRESHOLD: '0' }, /^FAILURE_THRESHOLD="0" is invalid: must be at least 1/],
     ['a fractional RECOVERY_THRESHOLD', { PRIMARY_URL: PRIMARY, RECOVERY_THRESHOLD: '1.5' }, /^RECOVERY_THRESHOLD="1.5" is invalid: must be a whole number/],
-    ['NODE_PRIORITIES with too few values', { PRIMARY_URL: PRIMARY, REPLICA_URL: 'http://127.0.0.1:8002', NODE_PRIORITIES: '100' }, /^NODE_PRIORITIES has 1 values but there are 2 nodes/],
+    ['NODE_PRIORITIES with too few values', { PRIMARY_URL: PRIMARY, REPLICA_URL: 'http://127.0.0.1:8002', NODE_PRIORITIES: '100' }, /^NODE_PRIORITIES has 1 values but there are 2 distinct nodes/],
     ['NODE_PRIORITIES that are not numbers', { PRIMARY_URL: PRIMARY, NODE_PRIORITIES: 'high' }, /^NODE_PRIORITIES=.*whole numbers/],
     ['a PORT out of range', { PRIMARY_URL: PRIMARY, PORT: '70000' }, /^PORT="70000" is invalid/],
     ['an unknown LOG_LEVEL', { PRIMARY_URL: PRIMARY, LOG_LEVEL: 'loud' }, /^LOG_LEVEL="loud" is invalid/],
     ['a DATABASE_URL that is not PostgreSQL', { PRIMARY_URL: PRIMARY, DATABASE_URL: 'mysql://root:dbpass@127.0.0.1/log' }, /^DATABASE_URL=\(hidden\) is invalid: must be a postgres/],
-    ['the same node twice', { PRIMARY_URL: PRIMARY, REPLICA_URLS: `${PRIMARY}/` }, /^REPLICA_URLS lists http:\/\/127.0.0.1:8001 more than once/],
+    ['the primary as a replica', { PRIMARY_URL: PRIMARY, REPLICA_URLS: `${PRIMARY}/` }, /^REPLICA_URL\/REPLICA_URLS name http:\/\/127.0.0.1:8001, which is PRIMARY_URL/],
+    ['a short NODE_TOKEN', { PRIMARY_URL: PRIMARY, NODE_TOKEN: 'short' }, /^NODE_TOKEN=\(hidden\) is invalid: must be at least 16/],
+    ['a short client token', { PRIMARY_URL: PRIMARY, CLIENT_AUTH_CREDENTIALS: 'x'.repeat(20) + ',short' }, /^CLIENT_AUTH_CREDENTIALS=\(hidden\) is invalid: each token/],
+    ['ALLOW_UNKNOWN_WRITES=yes', { PRIMARY_URL: PRIMARY, ALLOW_UNKNOWN_WRITES: 'yes' }, /^ALLOW_UNKNOWN_WRITES="yes" is invalid: must be true or false/],
+    ['BODY_TIMEOUT=0', { PRIMARY_URL: PRIMARY, BODY_TIMEOUT: '0' }, /^BODY_TIMEOUT="0" is invalid/],
   ])('rejects %s with a ConfigError naming the variable', (_what, env, message) => {
     expect(configError(env).message).toMatch(message);
+  });
+
+  it('takes a node named in both REPLICA_URL and REPLICA_URLS (as the guide and our docs write it) as one node', () => {
+    const c = loadGatewayConfig({
+      PRIMARY_URL: PRIMARY,
+      REPLICA_URL: 'http://127.0.0.1:8002',
+      REPLICA_URLS: 'http://127.0.0.1:8002/, http://127.0.0.1:8003, http://127.0.0.1:8003',
+      NODE_PRIORITIES: '100,90,80',
+    });
+    expect(c.nodes.map((n) => [n.name, n.url, n.priority])).toEqual([
+      ['primary', PRIMARY, 100],
+      ['replica-1', 'http://127.0.0.1:8002', 90],
+      ['replica-2', 'http://127.0.0.1:8003', 80],
+    ]);
+  });
+
+  it('gives every node NODE_TOKEN as a bearer token unless its URL has credentials, and consumes client credentials then', () => {
+    const token = 'n'.repeat(32);
+    const c = loadGatewayConfig({ PRIMARY_URL: 'http://u:p@127.0.0.1:8001', REPLICA_URL: 'http://127.0.0.1:8002', NODE_TOKEN: token });
+    expect(c.nodes[0]!.authHeaders).toEqual({ authorization: `Basic ${Buffer.from('u:p').toString('base64')}` });
+    expect(c.nodes[1]!.authHeaders).toEqual({ authorization: `Bearer ${token}` });
+    expect(c.ownNodeCredentials).toBe(true);
+    expect(c.clientTokens).toBeUndefined();
+    const plain = loadGatewayConfig({ PRIMARY_URL: PRIMARY });
+    expect([plain.ownNodeCredentials, plain.allowUnknownWrites, plain.bodyTimeoutMs]).toEqual([false, false, 30_000]);
+    const withClients = loadGatewayConfig({ PRIMARY_URL: PRIMARY, CLIENT_AUTH_CREDENTIALS: `${'a'.repeat(16)}, ${'b'.repeat(16)}` });
+    expect(withClients.clientTokens).toEqual(['a'.repeat(16), 'b'.repeat(16)]);
+    expect(withClients.ownNodeCredentials).toBe(true);
   });
 
   it('never repeats a password or token from a bad value', () => {

@@ -12,6 +12,7 @@ import { loadGatewayConfig, type Env } from '../../src/config/load.js';
 import { gatewaySettings } from '../../src/config/settings.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { createLogger } from '../../src/log/logger.js';
+import { startNodeGuard, type NodeGuard } from '../../src/guard/node-guard.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 export { ChromaProcess, freePort };
@@ -80,6 +81,7 @@ export class Harness {
   private readonly children: ChildProcess[] = [];
   private readonly schemas: string[] = [];
   private readonly proxies: TcpProxy[] = [];
+  private readonly guards: NodeGuard[] = [];
   private counter = 0;
 
   /** A real Chroma server on a free port with its own data directory. */
@@ -96,6 +98,13 @@ export class Harness {
 
   async chromaCluster(count: number): Promise<ChromaProcess[]> {
     return Promise.all(Array.from({ length: count }, () => this.chroma()));
+  }
+
+  /** The node guard (token check) in front of a Chroma node, as a node of its own: `{ url }`. */
+  async guard(node: ChromaProcess, token: string): Promise<{ url: string; port: number }> {
+    const guard = await startNodeGuard({ upstream: node.url, token, port: 0, host: '127.0.0.1' });
+    this.guards.push(guard);
+    return { url: `http://127.0.0.1:${guard.port}`, port: guard.port };
   }
 
   /**
@@ -200,6 +209,7 @@ export class Harness {
     for (const c of this.children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await Promise.allSettled(this.chromas.splice(0).map((c) => c.stop(1_000)));
     await Promise.allSettled(this.proxies.splice(0).map((p) => p.cut()));
+    await Promise.allSettled(this.guards.splice(0).map((g) => g.close()));
     if (this.schemas.length > 0) {
       const client = new pg.Client({ connectionString: PG_URL });
       await client.connect().catch(() => undefined);

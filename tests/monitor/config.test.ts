@@ -33,6 +33,22 @@ describe('monitor configuration', () => {
     });
   });
 
+  it('watches a node named in both REPLICA_URL and REPLICA_URLS once, and sends NODE_TOKEN to the nodes only', () => {
+    const token = 't'.repeat(24);
+    const c = loadMonitorConfig({
+      PRIMARY_URL: 'chroma-primary:8000',
+      REPLICA_URL: 'chroma-replica:8000',
+      REPLICA_URLS: 'http://chroma-replica:8000',
+      LOAD_BALANCER_URL: 'chroma-load-balancer:8000',
+      NODE_TOKEN: token,
+    });
+    expect(c.nodes.map((n) => [n.name, n.url, n.authHeaders.authorization])).toEqual([
+      ['primary', 'http://chroma-primary:8000', `Bearer ${token}`],
+      ['replica-1', 'http://chroma-replica:8000', `Bearer ${token}`],
+    ]);
+    expect(c.gateway?.authHeaders).toEqual({});
+  });
+
   it('accepts fractional seconds and caps the check timeout at the interval', () => {
     const c = loadMonitorConfig({ PRIMARY_URL: 'http://127.0.0.1:1', CHECK_INTERVAL: '0.2', REMINDER_INTERVAL: '0', HISTORY_RETENTION_DAYS: '0.5' });
     expect(c.checkIntervalMs).toBe(200);
@@ -48,7 +64,7 @@ describe('monitor configuration', () => {
       [{ PRIMARY_URL: 'http://a:1', FAILURE_THRESHOLD: '0' }, /^FAILURE_THRESHOLD="0" is invalid/],
       [{ PRIMARY_URL: 'http://a:1', LOAD_BALANCER_URL: 'ftp://x' }, /^LOAD_BALANCER_URL="ftp:\/\/x" is invalid/],
       [{ PRIMARY_URL: 'http://a:1', DATABASE_URL: 'mysql://u:p@h/d' }, /^DATABASE_URL=\(hidden\) is invalid/],
-      [{ PRIMARY_URL: 'http://a:1', REPLICA_URLS: 'http://a:1' }, /^REPLICA_URLS lists http:\/\/a:1 more than once/],
+      [{ PRIMARY_URL: 'http://a:1', REPLICA_URLS: 'http://a:1' }, /^REPLICA_URL\/REPLICA_URLS name http:\/\/a:1, which is PRIMARY_URL/],
       [{ PRIMARY_URL: 'http://a:1', MONITOR_METRICS_PORT: '70000' }, /^MONITOR_METRICS_PORT="70000" is invalid/],
     ];
     for (const [env, message] of cases) {
