@@ -51,8 +51,8 @@ interface Op {
   method: string;
   path: (side: Side) => string;
   body?: unknown;
-  /** Compares successful read answers (after normalisation). */
-  compare?: (gw: any, ref: any) => boolean;
+  /** A successful read answer in comparable form: the gateway's must equal the reference's. */
+  normalize?: (answer: any) => unknown;
   after?: (gw: Answer, ref: Answer) => unknown;
 }
 
@@ -119,8 +119,8 @@ class Lane {
       if ((r.status === 400 || r.status === 409) && g.text !== r.text) {
         this.tally.mismatches.push(`${where}: error body ${g.text} vs reference ${r.text}`);
       }
-      if (r.status === 200 && op.compare && !op.compare(g.json, r.json)) {
-        this.tally.mismatches.push(`${where}: read ${g.text.slice(0, 300)} vs reference ${r.text.slice(0, 300)}`);
+      if (r.status === 200 && op.normalize && JSON.stringify(op.normalize(g.json)) !== JSON.stringify(op.normalize(r.json))) {
+        this.tally.mismatches.push(`${where}: read ${JSON.stringify(op.normalize(g.json))} vs reference ${JSON.stringify(op.normalize(r.json))}`);
       }
       await op.after?.(g, r);
     }
@@ -329,7 +329,7 @@ class Lane {
   private read(c: Incarnation): Op {
     const r = this.rnd();
     if (r < 0.3) {
-      return { label: 'count', kind: 'read', method: 'GET', path: this.collectionPath(c, '/count'), compare: (g, ref) => g === ref };
+      return { label: 'count', kind: 'read', method: 'GET', path: this.collectionPath(c, '/count'), normalize: (n) => n };
     }
     if (r < 0.45 && c.dimSet) {
       const body = { query_embeddings: [this.vector(c.dim)], n_results: 3, include: ['embeddings', 'documents', 'metadatas', 'distances'] };
@@ -339,7 +339,7 @@ class Lane {
         method: 'POST',
         path: this.collectionPath(c, '/query'),
         body,
-        compare: (g, ref) => JSON.stringify(hitsOf(g)) === JSON.stringify(hitsOf(ref)),
+        normalize: hitsOf,
       };
     }
     const body =
@@ -352,7 +352,7 @@ class Lane {
       method: 'POST',
       path: this.collectionPath(c, '/get'),
       body,
-      compare: (g, ref) => JSON.stringify(rowsOf(g)) === JSON.stringify(rowsOf(ref)),
+      normalize: rowsOf,
     };
   }
 
@@ -375,11 +375,14 @@ class Lane {
   }
 }
 
-/** A query answer's hits, nearest first (ties by id). */
+/**
+ * A query answer's hits, nearest first (ties by id). Distances to 5 significant digits: a node computes them in
+ * float32 through its own index, and the last bits may differ between identical nodes.
+ */
 function hitsOf(answer: any): unknown[] {
   const ids: string[] = answer.ids?.[0] ?? [];
   return ids
-    .map((id, i) => ({ id, dist: answer.distances?.[0]?.[i], e: answer.embeddings?.[0]?.[i], d: answer.documents?.[0]?.[i], m: canonical(answer.metadatas?.[0]?.[i]) }))
+    .map((id, i) => ({ id, dist: Number(answer.distances?.[0]?.[i]?.toPrecision(5)), e: answer.embeddings?.[0]?.[i], d: answer.documents?.[0]?.[i], m: canonical(answer.metadatas?.[0]?.[i]) }))
     .sort((a, b) => a.dist - b.dist || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
