@@ -2,9 +2,10 @@
 # 1.x release, with the data path set explicitly.
 #
 # 1.0.5 is the release our tests run against (the npm binding chromadb-js-bindings 1.0.5), and its v2 API has
-# exactly the routes the gateway's route table knows. Later 1.x releases add routes (fork, search, functions,
-# ...) that the gateway would pass to the primary without logging them: check docs/chroma-notes.md before
-# moving the tag.
+# exactly the routes the gateway's route table knows. Later 1.x releases add routes (search, functions, ...)
+# that the gateway refuses (501) until they are classified: check docs/chroma-notes.md before moving the tag.
+# This image has no authentication (Chroma 1.x has none): Docker Compose runs it on a private network;
+# render.yaml uses Dockerfile.guarded, the same image behind a token check.
 #
 # The 1.x image is the Rust server: ENTRYPOINT `dumb-init -- chroma`, default CMD `run /config.yaml`, whose
 # persist_path is /data (chroma-core/chroma: rust/cli/Dockerfile at 1.0.5, rust/Dockerfile later, and

@@ -53,7 +53,7 @@ export const gatewaySettings = {
   NODE_TOKEN: {
     env: 'NODE_TOKEN',
     description:
-      'Token the gateway sends to every node (`Authorization: Bearer <token>`) on health checks, reads and writes, for nodes behind a token check (chroma-ha node-guard). Client credentials are then not forwarded to the nodes. A node URL with its own credentials keeps those.',
+      'Token the gateway sends to every node (`Authorization: Bearer <token>`) on health checks, reads and writes, for nodes behind a token check (the node guard of Dockerfile.guarded). Client credentials are then not forwarded to the nodes. A node URL with its own credentials keeps those.',
     secret: true,
     schema: z.string().min(16, 'must be at least 16 characters'),
   },

@@ -88,7 +88,9 @@ export class GatewayServer {
           `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
         () => socket.destroy(),
       );
-      if (answer.status === 408) this.events.emit('request', { routeClass: 'gateway', node: null, status: 408, durationMs: this.edge.bodyTimeoutMs });
+      // A request whose handler is waiting for its body is recorded by that handler; others never reached one.
+      if (current) current.statusCode = answer.status;
+      else this.events.emit('request', { routeClass: 'gateway', node: null, status: answer.status, durationMs: answer.status === 408 ? this.edge.bodyTimeoutMs : 0 });
       this.logger.debug({ code: err.code, status: answer.status }, 'client error');
       return;
     }

@@ -128,7 +128,10 @@ const RULES: RouteRule[] = [
 
 /** Every route the table knows, as method and OpenAPI path template (for the test against Chroma's spec). */
 export const knownRoutes = (): Array<{ method: string; template: string; kind: Route['kind'] }> =>
-  RULES.map((r) => ({ method: r.method, template: r.template, kind: r.build(r.template.split('/')).kind }));
+  RULES.map((r) => {
+    const sample = r.template.replace(/\{[^}]+\}/g, 'sample');
+    return { method: r.method, template: r.template, kind: r.build(r.pattern.exec(sample) as unknown as string[]).kind };
+  });
 
 /** Methods that cannot change a node, so an unknown route with one of them may pass to the primary. */
 export const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -14,7 +14,7 @@ import { monitorSettings } from '../../src/config/monitor-settings.js';
 import { freePort } from '../../src/dev/chroma-process.js';
 import { ROOT, argValue, execForm, instructions, parseDockerfile, read, stageEnv, type ParsedDockerfile } from './files.js';
 
-const ALL = ['Dockerfile', 'Dockerfile.loadbalancer', 'Dockerfile.monitor'].map(parseDockerfile);
+const ALL = ['Dockerfile', 'Dockerfile.guarded', 'Dockerfile.loadbalancer', 'Dockerfile.monitor'].map(parseDockerfile);
 const NODE_IMAGES: Array<{ file: ParsedDockerfile; command: string; portSetting: { env: string; default?: string }; healthPath: string }> = [
   { file: parseDockerfile('Dockerfile.loadbalancer'), command: 'gateway', portSetting: gatewaySettings.PORT, healthPath: '/health' },
   { file: parseDockerfile('Dockerfile.monitor'), command: 'monitor', portSetting: monitorSettings.MONITOR_METRICS_PORT, healthPath: '/metrics' },
@@ -104,6 +104,42 @@ describe('Dockerfile (Chroma node)', () => {
     const check = execForm(instructions(file.final, 'HEALTHCHECK')[0]!.args)!.join(' ');
     expect(check).toContain(`/dev/tcp/127.0.0.1/${argValue(cmd, '--port')}`);
     expect(check).toContain('GET /api/v2/heartbeat');
+  });
+});
+
+describe('Dockerfile.guarded (Chroma node behind the node guard)', () => {
+  const file = parseDockerfile('Dockerfile.guarded');
+  const plain = parseDockerfile('Dockerfile');
+  const cmd = execForm(instructions(file.final, 'CMD')[0]!.args)!;
+  const env = stageEnv(file.final);
+
+  it('is the same pinned Chroma image as ./Dockerfile, plus the node binary of the build stage and the compiled guard', () => {
+    expect([file.final.image, file.final.tag]).toEqual([plain.final.image, plain.final.tag]);
+    const build = file.stages[0]!;
+    expect(build.image).toBe('node');
+    expect(build.tag).toMatch(/^20\.\d+\.\d+-bookworm/);
+    const copies = instructions(file.final, 'COPY').map((c) => [c.flags.from, c.args]);
+    expect(copies).toEqual([
+      [build.name, '/usr/local/bin/node /usr/local/bin/node'],
+      [build.name, '/app/dist/guard /guard'],
+    ]);
+    expect(existsSync(join(ROOT, 'dist/guard/main.js'))).toBe(true); // what `npm run build` makes of src/guard
+  });
+
+  it('runs the guard on PORT in front of Chroma on localhost, with the data path of ./Dockerfile', () => {
+    expect(execForm(instructions(file.final, 'ENTRYPOINT')[0]!.args)).toEqual(['dumb-init', '--', 'node', '/guard/main.js']);
+    expect(cmd.slice(0, 2)).toEqual(['chroma', 'run']);
+    expect(argValue(cmd, '--path')).toBe(argValue(execForm(instructions(plain.final, 'CMD')[0]!.args)!, '--path'));
+    expect(argValue(cmd, '--host')).toBe('127.0.0.1');
+    expect(env.NODE_GUARD_UPSTREAM).toBe(`http://127.0.0.1:${argValue(cmd, '--port')}`);
+    expect(instructions(file.final, 'EXPOSE').map((i) => i.args)).toEqual([env.PORT]);
+  });
+
+  it('health-checks the heartbeat through the guard, with the node token from the environment', () => {
+    const check = execForm(instructions(file.final, 'HEALTHCHECK')[0]!.args)!.join(' ');
+    expect(check).toContain(`/dev/tcp/127.0.0.1/${env.PORT}`);
+    expect(check).toContain('GET /api/v2/heartbeat');
+    expect(check).toMatch(/Authorization: Bearer %s.*"\$NODE_TOKEN"/);
   });
 });
 

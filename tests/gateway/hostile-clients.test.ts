@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLLECTIONS, Harness, gatewayUrl, http, PATIENT_PROBES } from '../helpers/cluster.js';
 import { rawExchange } from '../helpers/raw-http.js';
+import { scrape } from '../helpers/prometheus.js';
 import type { Gateway } from '../../src/gateway/gateway.js';
 
 const BODY_TIMEOUT_S = 0.6;
@@ -23,6 +24,7 @@ describe('hostile clients', () => {
 
   it('cuts off a stalled body (and stalled headers) with 408 within BODY_TIMEOUT, serving other clients meanwhile', async () => {
     const head = await logHead();
+    const before = await scrape(`${base}/metrics`);
     const stalledBody = rawExchange(
       gw.port,
       `POST ${COLLECTIONS} HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"name": "sta`,
@@ -42,6 +44,11 @@ describe('hostile clients', () => {
       expect(answer.closedAfterMs).toBeGreaterThanOrEqual(BODY_TIMEOUT_S * 1000 * 0.9);
       expect(answer.closedAfterMs).toBeLessThan(BODY_TIMEOUT_S * 1000 + 1_500);
     }
+    // Each cut-off request is counted once, as a 408 (not as the 200 its handler never sent).
+    const after = await scrape(`${base}/metrics`);
+    const count = (m: typeof after, route: string, status: string) => m.value('chroma_ha_requests_total', { route_class: route, status }) ?? 0;
+    expect(count(after, 'gateway', '408') + count(after, 'write', '408') - count(before, 'gateway', '408') - count(before, 'write', '408')).toBe(2);
+    expect(count(after, 'write', '200') - count(before, 'write', '200')).toBe(1);
     // Only the write that completed was logged; the stalled one never reached the log or a node.
     expect(await logHead()).toBe(head + 1);
     expect((await http(base, 'GET', `${COLLECTIONS}/stalled`)).status).toBe(404);
