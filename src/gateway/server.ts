@@ -4,7 +4,9 @@
 // answered in Chroma's error shape), request logging, and graceful shutdown: stop accepting, let
 // in-flight requests finish, then close.
 import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { sleep } from '../util/signal.js';
 import type { Logger } from '../log/logger.js';
 import type { ClusterEventBus } from '../cluster/events.js';
 import type { GatewayConfig } from '../config/load.js';
@@ -15,6 +17,9 @@ import { errors, HttpError, sendError, sendJson } from './errors.js';
 
 /** The settings that shape the edge. */
 export type EdgeConfig = Pick<GatewayConfig, 'bodyTimeoutMs' | 'clientTokens' | 'allowUnknownWrites' | 'ownNodeCredentials'>;
+
+/** How long idle keep-alive connections stay open after shutdown starts (see close). */
+const IDLE_GRACE_MS = 300;
 
 export type EndpointHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
@@ -68,10 +73,15 @@ export class GatewayServer {
     this.draining = true;
     // A keep-alive client would otherwise send its next request on a connection that is about to close.
     for (const res of this.inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
-    const closed = new Promise<void>((r) => this.server.close(() => r()));
-    this.server.closeIdleConnections();
+    // Stop accepting, but leave idle keep-alive connections open for a moment: a client that got its last
+    // answer just before the signal may be sending its next request on one right now, and closing it under
+    // that request would reset it. Such requests are served (and told to close). http.Server#close would
+    // close idle connections at once, so the listener is closed through net.Server's close.
+    const closed = new Promise<void>((r) => NetServer.prototype.close.call(this.server, () => r()));
     const deadline = Date.now() + timeoutMs;
-    while (this.inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await sleep(Math.min(IDLE_GRACE_MS, timeoutMs));
+    this.server.closeIdleConnections();
+    while (this.inFlight.size > 0 && Date.now() < deadline) await sleep(20);
     this.server.closeAllConnections();
     await closed;
   }

@@ -89,11 +89,12 @@ describe('gateway SIGTERM under load', () => {
     expect(inFlightAtSigterm.length).toBe(clients);
     for (const o of inFlightAtSigterm) expect(o.status, `in-flight add failed: ${o.error}`).toBe(201);
     // The answers to those told their clients to close the connection, so each client's next request
-    // found the listener closed: refused, never accepted and then reset.
+    // found the listener closed: refused, never accepted and then reset. A client whose answer came just
+    // before the signal may have sent one more request on its open connection: it is served, not reset.
     const startedAfter = outcomes.filter((o) => o.startedAt > sigtermAt);
-    expect(startedAfter.length).toBe(clients);
-    for (const o of startedAfter) expect(o.error ?? o.status).toBe('ECONNREFUSED');
-    expect(outcomes.filter((o) => o.error).length).toBe(clients);
+    expect(startedAfter.length).toBeGreaterThanOrEqual(clients);
+    for (const o of startedAfter) expect([201, 'ECONNREFUSED']).toContain(o.error ?? o.status);
+    expect(outcomes.filter((o) => o.error).map((o) => o.error)).toEqual(Array(clients).fill('ECONNREFUSED'));
     expect(gw.output()).not.toMatch(/shutdown failed/);
 
     // A gateway restarted on the same store resumes: same stable id, every acknowledged record present.
