@@ -13,6 +13,8 @@ import { Catalog } from '../replication/catalog.js';
 import { ReplicationLog } from '../replication/log.js';
 import { NodeApplier } from '../replication/applier.js';
 import { FailoverCoordinator } from '../replication/failover.js';
+import { LeaseKeeper } from '../replication/lease-keeper.js';
+import { gatewayId } from '../replication/gateway-id.js';
 import { Adopter } from '../replication/adopt.js';
 import { ReadRouter } from '../routing/read-router.js';
 import { Mutex } from '../util/signal.js';
@@ -35,7 +37,8 @@ export class Gateway {
     readonly catalog: Catalog,
     readonly log: ReplicationLog,
     readonly health: HealthChecker,
-    private readonly failover: FailoverCoordinator,
+    readonly failover: FailoverCoordinator,
+    readonly lease: LeaseKeeper,
     private readonly adopter: Adopter,
     readonly server: GatewayServer,
     readonly events: ClusterEventBus,
@@ -73,8 +76,9 @@ export class Gateway {
       events,
       logger,
     );
-    const failover = new FailoverCoordinator({ cluster, log, store, events, logger, primaryLane });
-    await failover.restore(state.cluster);
+    const lease = new LeaseKeeper(store, gatewayId(), logger);
+    const failover = new FailoverCoordinator({ cluster, log, store, events, logger, primaryLane, lease });
+    failover.restore(await store.readRoles());
     const adopter = new Adopter({ catalog, store, primaryLane, timeoutMs: config.requestTimeoutMs });
     const router = new ReadRouter(cluster, catalog, log);
     const api = new ApiHandler({
@@ -90,7 +94,7 @@ export class Gateway {
       maxBodyBytes: config.maxBodyBytes,
     });
     const server = new GatewayServer(api, events, logger);
-    const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, adopter, server, events);
+    const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, lease, adopter, server, events);
     gw.appliers = nodes.map(
       (node) =>
         new NodeApplier(node, {
@@ -103,6 +107,8 @@ export class Gateway {
           logger,
           primaryLane,
           requestTimeoutMs: config.requestTimeoutMs,
+          lease,
+          onStaleEpoch: () => void failover.evaluate(),
         }),
     );
     return gw;
@@ -121,10 +127,16 @@ export class Gateway {
       sendJson(res, h.code, { status: h.status, primary: cluster.primary.isUp ? cluster.primary.name : null });
     });
     this.server.endpoint('/status', async (_req, res) => {
-      sendJson(res, 200, await gatewayStatus(cluster, log, this.store, this.startedAt));
+      sendJson(res, 200, await gatewayStatus(cluster, log, this.store, this.startedAt, { roles: this.failover, lease: this.lease }));
     });
     const metrics = new GatewayMetrics({ cluster, log, store: this.store, events, startedAt: this.startedAt, httpServer: this.server.server });
     this.server.endpoint('/metrics', metrics.handler);
+    this.lease.onChange((held) => {
+      // A gateway that lost the lease must not finish sending what it started; the new holder decides it.
+      if (!held) for (const a of this.appliers) a.abortInFlight();
+      log.changed.notify();
+    });
+    await this.lease.start();
     this.health.start();
     for (const a of this.appliers) a.start();
     this.failover.start();
@@ -145,6 +157,7 @@ export class Gateway {
     this.failover.stop();
     this.health.stop();
     await Promise.all(this.appliers.map((a) => a.stop()));
+    await this.lease.stop();
     await Promise.all(this.cluster.nodes.map((n) => n.client.close()));
     await this.store.close();
   }

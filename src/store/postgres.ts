@@ -3,14 +3,17 @@
 import pg from 'pg';
 import type {
   ApplyRecord,
+  ApplyVerdict,
   CatalogChanges,
+  ClusterRoles,
   LogEntry,
   LogStats,
   NewEntry,
+  Promotion,
   ReplicationStore,
   StoredState,
 } from './types.js';
-import { SCHEMA_POSTGRES } from './schema.js';
+import { INITIAL_EPOCH, SCHEMA_POSTGRES } from './schema.js';
 import { countWithin, DEFAULT_READ_BYTES, toCollection, toEntry, type Row } from './rows.js';
 
 export class PostgresStore implements ReplicationStore {
@@ -25,6 +28,7 @@ export class PostgresStore implements ReplicationStore {
 
   async init(): Promise<void> {
     await this.pool.query(SCHEMA_POSTGRES);
+    await this.pool.query(INITIAL_EPOCH);
   }
 
   async close(): Promise<void> {
@@ -56,19 +60,60 @@ export class PostgresStore implements ReplicationStore {
     return r.rows.map(toEntry);
   }
 
-  async recordApply(rec: ApplyRecord): Promise<boolean> {
-    return this.transaction(async (c) => {
+  async recordApply(rec: ApplyRecord): Promise<ApplyVerdict> {
+    return this.transaction(async (c): Promise<ApplyVerdict> => {
       if (rec.outcome) {
+        // FOR SHARE waits for a promotion in progress, and holds promotions off until this outcome commits:
+        // an outcome is either recorded under the epoch it was sent in, or refused.
+        if ((await epochOf(c, 'FOR SHARE')) !== rec.outcome.epoch) return 'stale-epoch';
         const res = await c.query(
           `UPDATE log_entries SET state = $1, status = $2, collection_id = COALESCE($3, collection_id) WHERE seq = $4 AND state = 'pending'`,
           [rec.outcome.state, rec.outcome.status, rec.outcome.collectionId ?? null, rec.seq],
         );
-        if (res.rowCount === 0) return false;
+        if (res.rowCount === 0) return 'already-decided';
       }
       await setPosition(c, rec.nodeId, rec.seq);
       if (rec.changes) await writeCatalog(c, rec.changes);
-      return true;
+      return 'recorded';
     });
+  }
+
+  async promote(p: Promotion): Promise<{ promoted: boolean; roles: ClusterRoles }> {
+    return this.transaction(async (c) => {
+      const epoch = await epochOf(c, 'FOR UPDATE');
+      if (epoch !== p.expectedEpoch) return { promoted: false, roles: await rolesOf(c) };
+      const count = Number((await c.query(`SELECT value FROM cluster_state WHERE key = 'failover_count'`)).rows[0]?.value ?? 0);
+      const set = `INSERT INTO cluster_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+      await c.query(set, ['primary', p.primaryId]);
+      await c.query(set, ['epoch', String(epoch + 1)]);
+      await c.query(set, ['failover_count', String(count + 1)]);
+      await c.query(set, ['last_failover', p.lastFailover]);
+      return { promoted: true, roles: { primaryId: p.primaryId, epoch: epoch + 1, failoverCount: count + 1, lastFailover: p.lastFailover } };
+    });
+  }
+
+  async acquireLease(holder: string, ttlMs: number): Promise<{ holder: string }> {
+    // PostgreSQL's clock decides expiry, so gateways on different machines agree on it.
+    const r = await this.pool.query(
+      `WITH now_ms AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS t),
+       taken AS (
+         INSERT INTO applier_lease (name, holder, expires_at) SELECT 'applier', $1, t + $2 FROM now_ms
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE applier_lease.holder = excluded.holder OR applier_lease.expires_at < (SELECT t FROM now_ms)
+         RETURNING holder)
+       SELECT holder FROM taken UNION ALL SELECT holder FROM applier_lease WHERE name = 'applier' AND NOT EXISTS (SELECT 1 FROM taken)`,
+      [holder, ttlMs],
+    );
+    // Empty only when another gateway's first insert committed after this statement's snapshot: not ours.
+    return { holder: String(r.rows[0]?.holder ?? '') };
+  }
+
+  async releaseLease(holder: string): Promise<void> {
+    await this.pool.query(`DELETE FROM applier_lease WHERE name = 'applier' AND holder = $1`, [holder]);
+  }
+
+  async readRoles(): Promise<ClusterRoles> {
+    return rolesOf(this.pool);
   }
 
   async advancePosition(nodeId: string, seq: number): Promise<void> {
@@ -84,13 +129,6 @@ export class PostgresStore implements ReplicationStore {
     await this.transaction((c) => writeCatalog(c, changes));
   }
 
-  async setClusterValue(key: string, value: string): Promise<void> {
-    await this.pool.query(
-      'INSERT INTO cluster_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-      [key, value],
-    );
-  }
-
   async loadState(): Promise<StoredState> {
     const q = async (sql: string) => (await this.pool.query(sql)).rows as Row[];
     const collections = (await q('SELECT * FROM collections')).map(toCollection);
@@ -100,7 +138,6 @@ export class PostgresStore implements ReplicationStore {
       localId: String(m.local_id),
     }));
     const positions = new Map((await q('SELECT node_id, applied_seq FROM node_positions')).map((p) => [String(p.node_id), Number(p.applied_seq)]));
-    const cluster = new Map((await q('SELECT key, value FROM cluster_state')).map((c) => [String(c.key), String(c.value)]));
     const lastCommitted = new Map(
       (await q(`SELECT COALESCE(collection_id, '') AS c, MAX(seq) AS s FROM log_entries WHERE state = 'committed' GROUP BY collection_id`)).map(
         (r) => [String(r.c), Number(r.s)],
@@ -112,7 +149,7 @@ export class PostgresStore implements ReplicationStore {
     if (catalog && catalog.s !== null) lastCommitted.set('', Number(catalog.s));
     const pendingSeqs = (await q(`SELECT seq FROM log_entries WHERE state = 'pending' ORDER BY seq`)).map((r) => Number(r.seq));
     const [h] = await q('SELECT COALESCE(MAX(seq), 0) AS h FROM log_entries');
-    return { collections, mappings, positions, cluster, lastCommitted, pendingSeqs, head: Number(h?.h ?? 0) };
+    return { collections, mappings, positions, lastCommitted, pendingSeqs, head: Number(h?.h ?? 0) };
   }
 
   async stats(): Promise<LogStats> {
@@ -158,6 +195,22 @@ export class PostgresStore implements ReplicationStore {
 }
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
+async function epochOf(c: Queryable, lock: 'FOR SHARE' | 'FOR UPDATE' | '' = ''): Promise<number> {
+  const r = await c.query(`SELECT value FROM cluster_state WHERE key = 'epoch' ${lock}`);
+  return Number(r.rows[0]?.value ?? 0);
+}
+
+async function rolesOf(c: Queryable): Promise<ClusterRoles> {
+  const r = await c.query(`SELECT key, value FROM cluster_state WHERE key IN ('primary', 'epoch', 'failover_count', 'last_failover')`);
+  const get = (k: string) => (r.rows as Row[]).find((x) => x.key === k)?.value as string | undefined;
+  return {
+    primaryId: get('primary') ?? null,
+    epoch: Number(get('epoch') ?? 0),
+    failoverCount: Number(get('failover_count') ?? 0),
+    lastFailover: get('last_failover') ?? null,
+  };
+}
 
 async function setPosition(c: Queryable, nodeId: string, seq: number): Promise<void> {
   await c.query(

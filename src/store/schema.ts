@@ -40,8 +40,19 @@ CREATE TABLE IF NOT EXISTS cluster_state (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS applier_lease (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at ${t.bigint} NOT NULL
+);
 `;
 }
 
 export const SCHEMA_SQLITE = schema({ serial: 'INTEGER PRIMARY KEY AUTOINCREMENT', blob: 'BLOB', bigint: 'INTEGER' });
 export const SCHEMA_POSTGRES = schema({ serial: 'BIGSERIAL PRIMARY KEY', blob: 'BYTEA', bigint: 'BIGINT' });
+
+/**
+ * The epoch row exists from the start, so that recording an outcome can lock it against a concurrent
+ * promotion (a row that does not exist yet cannot be locked).
+ */
+export const INITIAL_EPOCH = `INSERT INTO cluster_state (key, value) VALUES ('epoch', '0') ON CONFLICT (key) DO NOTHING`;

@@ -5,14 +5,17 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type {
   ApplyRecord,
+  ApplyVerdict,
   CatalogChanges,
+  ClusterRoles,
   LogEntry,
   LogStats,
   NewEntry,
+  Promotion,
   ReplicationStore,
   StoredState,
 } from './types.js';
-import { SCHEMA_SQLITE } from './schema.js';
+import { INITIAL_EPOCH, SCHEMA_SQLITE } from './schema.js';
 import { countWithin, DEFAULT_READ_BYTES, toCollection, toEntry, type Row } from './rows.js';
 
 export class SqliteStore implements ReplicationStore {
@@ -28,6 +31,7 @@ export class SqliteStore implements ReplicationStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA_SQLITE);
+    this.db.exec(INITIAL_EPOCH);
   }
 
   async close(): Promise<void> {
@@ -54,27 +58,79 @@ export class SqliteStore implements ReplicationStore {
     return rows.map(toEntry);
   }
 
-  async recordApply(r: ApplyRecord): Promise<boolean> {
+  async recordApply(r: ApplyRecord): Promise<ApplyVerdict> {
     // A replica's progress needs no fsync of its own: replaying entries is harmless, and the next
     // outcome commit (synchronous=FULL) makes it durable anyway. Only outcomes are acknowledged.
     if (!r.outcome) return this.withoutFsync(() => this.applyTransaction(r));
     return this.applyTransaction(r);
   }
 
-  private applyTransaction(r: ApplyRecord): boolean {
-    return this.db.transaction(() => {
+  private applyTransaction(r: ApplyRecord): ApplyVerdict {
+    return this.db.transaction((): ApplyVerdict => {
       if (r.outcome) {
+        if (this.epoch() !== r.outcome.epoch) return 'stale-epoch';
         const res = this.db
           .prepare(
             `UPDATE log_entries SET state = ?, status = ?, collection_id = COALESCE(?, collection_id) WHERE seq = ? AND state = 'pending'`,
           )
           .run(r.outcome.state, r.outcome.status, r.outcome.collectionId ?? null, r.seq);
-        if (res.changes === 0) return false;
+        if (res.changes === 0) return 'already-decided';
       }
       this.setPosition(r.nodeId, r.seq);
       if (r.changes) this.writeCatalog(r.changes);
-      return true;
-    })();
+      return 'recorded';
+    }).immediate();
+  }
+
+  async promote(p: Promotion): Promise<{ promoted: boolean; roles: ClusterRoles }> {
+    return this.db.transaction(() => {
+      if (this.epoch() !== p.expectedEpoch) return { promoted: false, roles: this.roles() };
+      const count = Number(this.clusterValue('failover_count') ?? 0);
+      this.setClusterValue('primary', p.primaryId);
+      this.setClusterValue('epoch', String(p.expectedEpoch + 1));
+      this.setClusterValue('failover_count', String(count + 1));
+      this.setClusterValue('last_failover', p.lastFailover);
+      return { promoted: true, roles: this.roles() };
+    }).immediate();
+  }
+
+  async acquireLease(holder: string, ttlMs: number): Promise<{ holder: string }> {
+    const now = Date.now();
+    this.db
+      .prepare(
+        `INSERT INTO applier_lease (name, holder, expires_at) VALUES ('applier', ?, ?)
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE applier_lease.holder = excluded.holder OR applier_lease.expires_at < ?`,
+      )
+      .run(holder, now + ttlMs, now);
+    const r = this.db.prepare(`SELECT holder FROM applier_lease WHERE name = 'applier'`).get() as Row;
+    return { holder: String(r.holder) };
+  }
+
+  async releaseLease(holder: string): Promise<void> {
+    this.db.prepare(`DELETE FROM applier_lease WHERE name = 'applier' AND holder = ?`).run(holder);
+  }
+
+  async readRoles(): Promise<ClusterRoles> {
+    return this.roles();
+  }
+
+  private roles(): ClusterRoles {
+    return {
+      primaryId: this.clusterValue('primary'),
+      epoch: this.epoch(),
+      failoverCount: Number(this.clusterValue('failover_count') ?? 0),
+      lastFailover: this.clusterValue('last_failover'),
+    };
+  }
+
+  private epoch(): number {
+    return Number(this.clusterValue('epoch') ?? 0);
+  }
+
+  private clusterValue(key: string): string | null {
+    const r = this.db.prepare('SELECT value FROM cluster_state WHERE key = ?').get(key) as Row | undefined;
+    return r ? String(r.value) : null;
   }
 
   async advancePosition(nodeId: string, seq: number): Promise<void> {
@@ -98,7 +154,7 @@ export class SqliteStore implements ReplicationStore {
     this.db.transaction(() => this.writeCatalog(changes))();
   }
 
-  async setClusterValue(key: string, value: string): Promise<void> {
+  private setClusterValue(key: string, value: string): void {
     this.db
       .prepare('INSERT INTO cluster_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
       .run(key, value);
@@ -114,7 +170,6 @@ export class SqliteStore implements ReplicationStore {
     const positions = new Map(
       (this.db.prepare('SELECT node_id, applied_seq FROM node_positions').all() as Row[]).map((p) => [String(p.node_id), Number(p.applied_seq)]),
     );
-    const cluster = new Map((this.db.prepare('SELECT key, value FROM cluster_state').all() as Row[]).map((c) => [String(c.key), String(c.value)]));
     const lastCommitted = new Map(
       (
         this.db
@@ -132,7 +187,7 @@ export class SqliteStore implements ReplicationStore {
       Number(r.seq),
     );
     const head = Number((this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS h FROM log_entries').get() as Row).h);
-    return { collections, mappings, positions, cluster, lastCommitted, pendingSeqs, head };
+    return { collections, mappings, positions, lastCommitted, pendingSeqs, head };
   }
 
   async stats(): Promise<LogStats> {

@@ -50,16 +50,38 @@ export interface CatalogChanges {
 export interface ApplyRecord {
   nodeId: string;
   seq: number;
-  /** Set when this apply decided the entry's outcome (the primary applying a pending entry). */
-  outcome?: { state: 'committed' | 'rejected'; status: number; collectionId?: string | null };
+  /**
+   * Set when this apply decided the entry's outcome (the primary applying a pending entry). `epoch` is the
+   * epoch the entry was sent under: an outcome from an epoch older than the store's is refused (fencing).
+   */
+  outcome?: { state: 'committed' | 'rejected'; status: number; collectionId?: string | null; epoch: number };
   changes?: CatalogChanges;
+}
+
+/** What became of an ApplyRecord: written, or refused because the entry was decided or the epoch moved on. */
+export type ApplyVerdict = 'recorded' | 'already-decided' | 'stale-epoch';
+
+/** Who is primary, under which epoch, as the store records it: the cluster's authority on roles. */
+export interface ClusterRoles {
+  primaryId: string | null;
+  epoch: number;
+  failoverCount: number;
+  /** The last role change (JSON written by the promoter), for /status. */
+  lastFailover: string | null;
+}
+
+export interface Promotion {
+  /** The epoch the promoter believes current; the promotion fails if the store holds another. */
+  expectedEpoch: number;
+  primaryId: string;
+  /** Kept with the roles for /status after a restart (JSON). */
+  lastFailover: string;
 }
 
 export interface StoredState {
   collections: CollectionRecord[];
   mappings: Mapping[];
   positions: Map<string, number>;
-  cluster: Map<string, string>;
   /** Highest committed seq per collection (stable id), and for catalog-changing entries under key ''. */
   lastCommitted: Map<string, number>;
   pendingSeqs: number[];
@@ -81,15 +103,28 @@ export interface ReplicationStore {
   readAfter(afterSeq: number, limit: number, maxBytes?: number): Promise<LogEntry[]>;
   /**
    * Records that a node applied an entry, atomically with its position and catalog changes.
-   * With an outcome, succeeds only if the entry is still pending (returns false otherwise, writing nothing).
+   * With an outcome, succeeds only if the entry is still pending and the outcome's epoch is the store's
+   * current one; otherwise writes nothing and says why.
    */
-  recordApply(record: ApplyRecord): Promise<boolean>;
+  recordApply(record: ApplyRecord): Promise<ApplyVerdict>;
+  /**
+   * One transaction: if the stored epoch equals expectedEpoch, records the new primary, epoch + 1, the
+   * failover count + 1 and the record. Returns the roles now stored, and whether this call made them.
+   */
+  promote(promotion: Promotion): Promise<{ promoted: boolean; roles: ClusterRoles }>;
+  readRoles(): Promise<ClusterRoles>;
+  /**
+   * Takes the applier lease for `holder` for ttlMs (by the store's clock) if it is free, expired or already
+   * theirs. Returns who holds it afterwards.
+   */
+  acquireLease(holder: string, ttlMs: number): Promise<{ holder: string }>;
+  /** Gives the lease up at once (a clean shutdown), if `holder` still has it. */
+  releaseLease(holder: string): Promise<void>;
   /** Moves a node's position past entries that do not concern it (rejected, aborted, not held). */
   advancePosition(nodeId: string, seq: number): Promise<void>;
   /** pending -> aborted; false when the entry already has an outcome. */
   abort(seq: number): Promise<boolean>;
   saveCatalog(changes: CatalogChanges): Promise<void>;
-  setClusterValue(key: string, value: string): Promise<void>;
   loadState(): Promise<StoredState>;
   stats(): Promise<LogStats>;
   /** Creation time (ms) of the first entry after seq that a node still has to apply, or null. */
