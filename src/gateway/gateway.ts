@@ -14,6 +14,7 @@ import { ReplicationLog } from '../replication/log.js';
 import { NodeApplier } from '../replication/applier.js';
 import { FailoverCoordinator } from '../replication/failover.js';
 import { LeaseKeeper } from '../replication/lease-keeper.js';
+import { LogFollower } from '../replication/follower.js';
 import { gatewayId } from '../replication/gateway-id.js';
 import { Adopter } from '../replication/adopt.js';
 import { ReadRouter } from '../routing/read-router.js';
@@ -39,6 +40,7 @@ export class Gateway {
     readonly health: HealthChecker,
     readonly failover: FailoverCoordinator,
     readonly lease: LeaseKeeper,
+    private readonly follower: LogFollower,
     private readonly adopter: Adopter,
     readonly server: GatewayServer,
     readonly events: ClusterEventBus,
@@ -59,7 +61,8 @@ export class Gateway {
     for (const n of nodes) n.appliedSeq = state.positions.get(n.id) ?? 0;
     const catalog = new Catalog();
     catalog.load(state);
-    const log = new ReplicationLog(store);
+    const id = gatewayId();
+    const log = new ReplicationLog(store, id);
     log.load(state);
     const cluster = new Cluster(nodes);
     const events = new ClusterEventBus();
@@ -76,10 +79,11 @@ export class Gateway {
       events,
       logger,
     );
-    const lease = new LeaseKeeper(store, gatewayId(), logger);
+    const lease = new LeaseKeeper(store, id, logger);
+    const follower = new LogFollower({ store, log, catalog, cluster, lease, logger }, state.pendingSeqs.length > 0 ? state.pendingSeqs[0]! - 1 : state.head);
     const failover = new FailoverCoordinator({ cluster, log, store, events, logger, primaryLane, lease });
     failover.restore(await store.readRoles());
-    const adopter = new Adopter({ catalog, store, primaryLane, timeoutMs: config.requestTimeoutMs });
+    const adopter = new Adopter({ catalog, store, primaryLane, timeoutMs: config.requestTimeoutMs, catchUp: () => follower.catchUp() });
     const router = new ReadRouter(cluster, catalog, log);
     const api = new ApiHandler({
       cluster,
@@ -94,7 +98,7 @@ export class Gateway {
       maxBodyBytes: config.maxBodyBytes,
     });
     const server = new GatewayServer(api, events, logger);
-    const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, lease, adopter, server, events);
+    const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, lease, follower, adopter, server, events);
     gw.appliers = nodes.map(
       (node) =>
         new NodeApplier(node, {
@@ -137,6 +141,7 @@ export class Gateway {
       log.changed.notify();
     });
     await this.lease.start();
+    await this.follower.start();
     this.health.start();
     for (const a of this.appliers) a.start();
     this.failover.start();
@@ -157,6 +162,7 @@ export class Gateway {
     this.failover.stop();
     this.health.stop();
     await Promise.all(this.appliers.map((a) => a.stop()));
+    await this.follower.stop();
     await this.lease.stop();
     await Promise.all(this.cluster.nodes.map((n) => n.client.close()));
     await this.store.close();

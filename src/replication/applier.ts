@@ -142,7 +142,7 @@ export class NodeApplier {
       // The epoch this entry is sent under: if a promotion records a newer one meanwhile, the outcome is refused.
       const epoch = cluster.epoch;
       if (cluster.primary !== this.node || !this.node.isUp || epoch <= this.fencedEpoch || !this.deps.lease.isHeld()) return false;
-      const claim = await log.claim(entry.seq);
+      const claim = await log.claim(entry);
       if (claim === 'wait') return false;
       if (!claim) {
         this.advance(entry.seq, false);
@@ -171,7 +171,7 @@ export class NodeApplier {
       const committed = answer.status >= 200 && answer.status < 300;
       const state = committed ? 'committed' : 'rejected';
       const verdict = await store
-        .recordApply({ nodeId: this.node.id, seq: entry.seq, outcome: { state, status: answer.status, collectionId, epoch }, changes: committed ? changes : undefined })
+        .recordApply({ nodeId: this.node.id, seq: entry.seq, outcome: { state, status: answer.status, collectionId, epoch, answer: { contentType: answer.contentType, body: answer.body, nodeId: this.node.id } }, changes: committed ? changes : undefined })
         .catch((err: unknown) => {
           // Applied on the node but not recorded (store down): the retry must tolerate a replay.
           log.markInDoubt(entry.seq);
@@ -188,7 +188,7 @@ export class NodeApplier {
       if (verdict === 'already-decided') return false; // someone else decided it meanwhile; re-read the log
       if (committed) catalog.apply(changes);
       this.advance(entry.seq, true);
-      log.resolve({ ...entry, collectionId, state }, state, { ...answer, nodeId: this.node.id });
+      log.resolve({ seq: entry.seq, op: entry.op, collectionId }, state, { ...answer, nodeId: this.node.id });
       return true;
     } finally {
       release();

@@ -8,19 +8,23 @@ import type {
   ClusterRoles,
   LogEntry,
   LogStats,
+  EntryOutcome,
   NewEntry,
   Promotion,
   ReplicationStore,
   StoredState,
 } from './types.js';
-import { INITIAL_EPOCH, SCHEMA_POSTGRES } from './schema.js';
-import { countWithin, DEFAULT_READ_BYTES, toCollection, toEntry, type Row } from './rows.js';
+import { addedColumns, INITIAL_EPOCH, SCHEMA_POSTGRES } from './schema.js';
+import { countWithin, DEFAULT_READ_BYTES, OUTCOME_COLUMNS, toCollection, toEntry, toOutcome, type Row } from './rows.js';
+
+/** NOTIFY channel: an entry was appended or decided (other gateways wake up instead of waiting for a poll). */
+const CHANNEL = 'chroma_ha_log';
 
 export class PostgresStore implements ReplicationStore {
   readonly kind = 'postgres' as const;
   private readonly pool: pg.Pool;
 
-  constructor(connectionString: string) {
+  constructor(private readonly connectionString: string) {
     this.pool = new pg.Pool({ connectionString, max: 8, connectionTimeoutMillis: 3_000, query_timeout: 10_000 });
     // An idle client losing its server must not crash the gateway: the next query reports it.
     this.pool.on('error', () => {});
@@ -28,6 +32,7 @@ export class PostgresStore implements ReplicationStore {
 
   async init(): Promise<void> {
     await this.pool.query(SCHEMA_POSTGRES);
+    for (const c of addedColumns({ blob: 'BYTEA' })) await this.pool.query(`ALTER TABLE log_entries ADD COLUMN IF NOT EXISTS ${c.name} ${c.definition}`);
     await this.pool.query(INITIAL_EPOCH);
   }
 
@@ -35,16 +40,17 @@ export class PostgresStore implements ReplicationStore {
     await this.pool.end();
   }
 
-  async append(e: NewEntry): Promise<number> {
+  async append(e: NewEntry, origin: string | null): Promise<number> {
     // A seq is handed out at insert but the row is visible only at commit, and appliers read in seq order:
     // appends take turns (a lock per log table, held to commit) so no entry becomes visible after a later one.
     return this.transaction(async (c) => {
       await c.query(`SELECT pg_advisory_xact_lock('log_entries'::regclass::oid::bigint)`);
       const r = await c.query(
-        `INSERT INTO log_entries (op, method, path, body, collection_id, tenant, database_name, state, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) RETURNING seq`,
-        [e.op, e.method, e.path, e.body, e.collectionId, e.tenant, e.database, Date.now()],
+        `INSERT INTO log_entries (op, method, path, body, collection_id, tenant, database_name, state, created_at, origin)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9) RETURNING seq`,
+        [e.op, e.method, e.path, e.body, e.collectionId, e.tenant, e.database, Date.now(), origin],
       );
+      await c.query(`SELECT pg_notify('${CHANNEL}', '')`);
       return Number(r.rows[0].seq);
     });
   }
@@ -66,11 +72,15 @@ export class PostgresStore implements ReplicationStore {
         // FOR SHARE waits for a promotion in progress, and holds promotions off until this outcome commits:
         // an outcome is either recorded under the epoch it was sent in, or refused.
         if ((await epochOf(c, 'FOR SHARE')) !== rec.outcome.epoch) return 'stale-epoch';
+        const a = rec.outcome.answer;
         const res = await c.query(
-          `UPDATE log_entries SET state = $1, status = $2, collection_id = COALESCE($3, collection_id) WHERE seq = $4 AND state = 'pending'`,
-          [rec.outcome.state, rec.outcome.status, rec.outcome.collectionId ?? null, rec.seq],
+          `UPDATE log_entries SET state = $1, status = $2, collection_id = COALESCE($3, collection_id),
+             answer_type = $4, answer_body = $5, answer_node = $6
+           WHERE seq = $7 AND state = 'pending'`,
+          [rec.outcome.state, rec.outcome.status, rec.outcome.collectionId ?? null, a?.contentType ?? null, a ? Buffer.from(a.body) : null, a?.nodeId ?? null, rec.seq],
         );
         if (res.rowCount === 0) return 'already-decided';
+        await c.query(`SELECT pg_notify('${CHANNEL}', '')`);
       }
       await setPosition(c, rec.nodeId, rec.seq);
       if (rec.changes) await writeCatalog(c, rec.changes);
@@ -121,8 +131,70 @@ export class PostgresStore implements ReplicationStore {
   }
 
   async abort(seq: number): Promise<boolean> {
-    const r = await this.pool.query(`UPDATE log_entries SET state = 'aborted' WHERE seq = $1 AND state = 'pending'`, [seq]);
+    const r = await this.pool.query(`UPDATE log_entries SET state = 'aborted' WHERE seq = $1 AND state = 'pending' AND claimed = 0`, [seq]);
     return (r.rowCount ?? 0) > 0;
+  }
+
+  async claim(seq: number): Promise<boolean> {
+    const r = await this.pool.query(`UPDATE log_entries SET claimed = 1 WHERE seq = $1 AND state = 'pending'`, [seq]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async outcomesAfter(seq: number, limit: number): Promise<EntryOutcome[]> {
+    const r = await this.pool.query(`SELECT ${OUTCOME_COLUMNS} FROM log_entries WHERE seq > $1 ORDER BY seq LIMIT $2`, [seq, limit]);
+    return (r.rows as Row[]).map(toOutcome);
+  }
+
+  async readPositions(): Promise<Map<string, number>> {
+    const r = await this.pool.query('SELECT node_id, applied_seq FROM node_positions');
+    return new Map((r.rows as Row[]).map((p) => [String(p.node_id), Number(p.applied_seq)]));
+  }
+
+  async readCatalog(): Promise<Pick<StoredState, 'collections' | 'mappings'>> {
+    const collections = (await this.pool.query('SELECT * FROM collections')).rows.map(toCollection);
+    const mappings = ((await this.pool.query('SELECT * FROM node_collections')).rows as Row[]).map((m) => ({
+      stableId: String(m.stable_id),
+      nodeId: String(m.node_id),
+      localId: String(m.local_id),
+    }));
+    return { collections, mappings };
+  }
+
+  async head(): Promise<number> {
+    return Number((await this.pool.query('SELECT COALESCE(MAX(seq), 0) AS h FROM log_entries')).rows[0].h);
+  }
+
+  async watch(onChange: () => void): Promise<() => Promise<void>> {
+    // A dedicated connection (LISTEN is per session). If it is lost, callers still poll; it is re-opened.
+    let client: pg.Client | null = null;
+    let stopped = false;
+    let retry: NodeJS.Timeout | null = null;
+    const open = async () => {
+      const c = new pg.Client({ connectionString: this.connectionString, connectionTimeoutMillis: 3_000 });
+      c.on('error', () => reopen());
+      c.on('notification', () => onChange());
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${CHANNEL}`);
+        if (stopped) await c.end();
+        else client = c;
+      } catch {
+        await c.end().catch(() => undefined);
+        reopen();
+      }
+    };
+    const reopen = () => {
+      const old = client;
+      client = null;
+      void old?.end().catch(() => undefined);
+      if (!stopped && !retry) retry = setTimeout(() => ((retry = null), void open()), 1_000);
+    };
+    await open();
+    return async () => {
+      stopped = true;
+      if (retry) clearTimeout(retry);
+      await client?.end().catch(() => undefined);
+    };
   }
 
   async saveCatalog(changes: CatalogChanges): Promise<void> {
@@ -131,13 +203,8 @@ export class PostgresStore implements ReplicationStore {
 
   async loadState(): Promise<StoredState> {
     const q = async (sql: string) => (await this.pool.query(sql)).rows as Row[];
-    const collections = (await q('SELECT * FROM collections')).map(toCollection);
-    const mappings = (await q('SELECT * FROM node_collections')).map((m) => ({
-      stableId: String(m.stable_id),
-      nodeId: String(m.node_id),
-      localId: String(m.local_id),
-    }));
-    const positions = new Map((await q('SELECT node_id, applied_seq FROM node_positions')).map((p) => [String(p.node_id), Number(p.applied_seq)]));
+    const { collections, mappings } = await this.readCatalog();
+    const positions = await this.readPositions();
     const lastCommitted = new Map(
       (await q(`SELECT COALESCE(collection_id, '') AS c, MAX(seq) AS s FROM log_entries WHERE state = 'committed' GROUP BY collection_id`)).map(
         (r) => [String(r.c), Number(r.s)],

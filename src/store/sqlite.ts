@@ -10,13 +10,14 @@ import type {
   ClusterRoles,
   LogEntry,
   LogStats,
+  EntryOutcome,
   NewEntry,
   Promotion,
   ReplicationStore,
   StoredState,
 } from './types.js';
-import { INITIAL_EPOCH, SCHEMA_SQLITE } from './schema.js';
-import { countWithin, DEFAULT_READ_BYTES, toCollection, toEntry, type Row } from './rows.js';
+import { addedColumns, INITIAL_EPOCH, SCHEMA_SQLITE } from './schema.js';
+import { countWithin, DEFAULT_READ_BYTES, OUTCOME_COLUMNS, toCollection, toEntry, toOutcome, type Row } from './rows.js';
 
 export class SqliteStore implements ReplicationStore {
   readonly kind = 'sqlite' as const;
@@ -31,6 +32,10 @@ export class SqliteStore implements ReplicationStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA_SQLITE);
+    const present = new Set((this.db.prepare('PRAGMA table_info(log_entries)').all() as Row[]).map((c) => String(c.name)));
+    for (const c of addedColumns({ blob: 'BLOB' })) {
+      if (!present.has(c.name)) this.db.exec(`ALTER TABLE log_entries ADD COLUMN ${c.name} ${c.definition}`);
+    }
     this.db.exec(INITIAL_EPOCH);
   }
 
@@ -38,13 +43,13 @@ export class SqliteStore implements ReplicationStore {
     this.db?.close();
   }
 
-  async append(e: NewEntry): Promise<number> {
+  async append(e: NewEntry, origin: string | null): Promise<number> {
     const r = this.db
       .prepare(
-        `INSERT INTO log_entries (op, method, path, body, collection_id, tenant, database_name, state, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+        `INSERT INTO log_entries (op, method, path, body, collection_id, tenant, database_name, state, created_at, origin)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
       )
-      .run(e.op, e.method, e.path, e.body, e.collectionId, e.tenant, e.database, Date.now());
+      .run(e.op, e.method, e.path, e.body, e.collectionId, e.tenant, e.database, Date.now(), origin);
     return Number(r.lastInsertRowid);
   }
 
@@ -69,11 +74,14 @@ export class SqliteStore implements ReplicationStore {
     return this.db.transaction((): ApplyVerdict => {
       if (r.outcome) {
         if (this.epoch() !== r.outcome.epoch) return 'stale-epoch';
+        const a = r.outcome.answer;
         const res = this.db
           .prepare(
-            `UPDATE log_entries SET state = ?, status = ?, collection_id = COALESCE(?, collection_id) WHERE seq = ? AND state = 'pending'`,
+            `UPDATE log_entries SET state = ?, status = ?, collection_id = COALESCE(?, collection_id),
+               answer_type = ?, answer_body = ?, answer_node = ?
+             WHERE seq = ? AND state = 'pending'`,
           )
-          .run(r.outcome.state, r.outcome.status, r.outcome.collectionId ?? null, r.seq);
+          .run(r.outcome.state, r.outcome.status, r.outcome.collectionId ?? null, a?.contentType ?? null, a ? Buffer.from(a.body) : null, a?.nodeId ?? null, r.seq);
         if (res.changes === 0) return 'already-decided';
       }
       this.setPosition(r.nodeId, r.seq);
@@ -95,16 +103,15 @@ export class SqliteStore implements ReplicationStore {
   }
 
   async acquireLease(holder: string, ttlMs: number): Promise<{ holder: string }> {
-    const now = Date.now();
+    // A SQLite log belongs to the one gateway that opened it: the lease is always its own, at once after a
+    // restart too (a predecessor killed with -9 never holds it against its successor).
     this.db
       .prepare(
         `INSERT INTO applier_lease (name, holder, expires_at) VALUES ('applier', ?, ?)
-         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-         WHERE applier_lease.holder = excluded.holder OR applier_lease.expires_at < ?`,
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at`,
       )
-      .run(holder, now + ttlMs, now);
-    const r = this.db.prepare(`SELECT holder FROM applier_lease WHERE name = 'applier'`).get() as Row;
-    return { holder: String(r.holder) };
+      .run(holder, Date.now() + ttlMs);
+    return { holder };
   }
 
   async releaseLease(holder: string): Promise<void> {
@@ -147,7 +154,39 @@ export class SqliteStore implements ReplicationStore {
   }
 
   async abort(seq: number): Promise<boolean> {
-    return this.db.prepare(`UPDATE log_entries SET state = 'aborted' WHERE seq = ? AND state = 'pending'`).run(seq).changes > 0;
+    return this.db.prepare(`UPDATE log_entries SET state = 'aborted' WHERE seq = ? AND state = 'pending' AND claimed = 0`).run(seq).changes > 0;
+  }
+
+  async claim(seq: number): Promise<boolean> {
+    return this.db.prepare(`UPDATE log_entries SET claimed = 1 WHERE seq = ? AND state = 'pending'`).run(seq).changes > 0;
+  }
+
+  async outcomesAfter(seq: number, limit: number): Promise<EntryOutcome[]> {
+    return (this.db.prepare(`SELECT ${OUTCOME_COLUMNS} FROM log_entries WHERE seq > ? ORDER BY seq LIMIT ?`).all(seq, limit) as Row[]).map(toOutcome);
+  }
+
+  async readPositions(): Promise<Map<string, number>> {
+    const rows = this.db.prepare('SELECT node_id, applied_seq FROM node_positions').all() as Row[];
+    return new Map(rows.map((p) => [String(p.node_id), Number(p.applied_seq)]));
+  }
+
+  async readCatalog(): Promise<Pick<StoredState, 'collections' | 'mappings'>> {
+    const collections = (this.db.prepare('SELECT * FROM collections').all() as Row[]).map(toCollection);
+    const mappings = (this.db.prepare('SELECT * FROM node_collections').all() as Row[]).map((m) => ({
+      stableId: String(m.stable_id),
+      nodeId: String(m.node_id),
+      localId: String(m.local_id),
+    }));
+    return { collections, mappings };
+  }
+
+  async head(): Promise<number> {
+    return Number((this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS h FROM log_entries').get() as Row).h);
+  }
+
+  /** One gateway per SQLite file: nobody else appends or decides. */
+  async watch(): Promise<() => Promise<void>> {
+    return async () => undefined;
   }
 
   async saveCatalog(changes: CatalogChanges): Promise<void> {
@@ -161,15 +200,8 @@ export class SqliteStore implements ReplicationStore {
   }
 
   async loadState(): Promise<StoredState> {
-    const collections = (this.db.prepare('SELECT * FROM collections').all() as Row[]).map(toCollection);
-    const mappings = (this.db.prepare('SELECT * FROM node_collections').all() as Row[]).map((m) => ({
-      stableId: String(m.stable_id),
-      nodeId: String(m.node_id),
-      localId: String(m.local_id),
-    }));
-    const positions = new Map(
-      (this.db.prepare('SELECT node_id, applied_seq FROM node_positions').all() as Row[]).map((p) => [String(p.node_id), Number(p.applied_seq)]),
-    );
+    const { collections, mappings } = await this.readCatalog();
+    const positions = await this.readPositions();
     const lastCommitted = new Map(
       (
         this.db
@@ -186,7 +218,7 @@ export class SqliteStore implements ReplicationStore {
     const pendingSeqs = (this.db.prepare(`SELECT seq FROM log_entries WHERE state = 'pending' ORDER BY seq`).all() as Row[]).map((r) =>
       Number(r.seq),
     );
-    const head = Number((this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS h FROM log_entries').get() as Row).h);
+    const head = await this.head();
     return { collections, mappings, positions, lastCommitted, pendingSeqs, head };
   }
 

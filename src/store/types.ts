@@ -23,6 +23,29 @@ export interface LogEntry extends NewEntry {
   state: EntryState;
   status: number | null;
   createdAt: number;
+  /** The gateway that appended it (null for entries logged before several gateways could share a log). */
+  origin: string | null;
+  /** A leaseholder started sending it: it cannot be withdrawn, and may already have reached the primary. */
+  claimed: boolean;
+}
+
+/** The primary's answer to a write, kept with its outcome for the gateway whose client is waiting. */
+export interface StoredAnswer {
+  contentType: string | undefined;
+  body: string;
+  /** The node that answered (ids in the body are that node's own). */
+  nodeId: string;
+}
+
+/** An entry's outcome as another gateway reads it: no request body. */
+export interface EntryOutcome {
+  seq: number;
+  op: WriteOp;
+  state: EntryState;
+  status: number | null;
+  collectionId: string | null;
+  origin: string | null;
+  answer: StoredAnswer | null;
 }
 
 export interface CollectionRecord {
@@ -54,7 +77,7 @@ export interface ApplyRecord {
    * Set when this apply decided the entry's outcome (the primary applying a pending entry). `epoch` is the
    * epoch the entry was sent under: an outcome from an epoch older than the store's is refused (fencing).
    */
-  outcome?: { state: 'committed' | 'rejected'; status: number; collectionId?: string | null; epoch: number };
+  outcome?: { state: 'committed' | 'rejected'; status: number; collectionId?: string | null; epoch: number; answer?: StoredAnswer };
   changes?: CatalogChanges;
 }
 
@@ -98,7 +121,8 @@ export interface ReplicationStore {
   readonly kind: 'sqlite' | 'postgres';
   init(): Promise<void>;
   close(): Promise<void>;
-  append(entry: NewEntry): Promise<number>;
+  /** Appends a pending entry for `origin` (the appending gateway's id) and returns its seq. */
+  append(entry: NewEntry, origin: string | null): Promise<number>;
   /** Entries with seq > afterSeq, in order: at most `limit`, and bodies within `maxBytes` (but at least one entry). */
   readAfter(afterSeq: number, limit: number, maxBytes?: number): Promise<LogEntry[]>;
   /**
@@ -122,8 +146,22 @@ export interface ReplicationStore {
   releaseLease(holder: string): Promise<void>;
   /** Moves a node's position past entries that do not concern it (rejected, aborted, not held). */
   advancePosition(nodeId: string, seq: number): Promise<void>;
-  /** pending -> aborted; false when the entry already has an outcome. */
+  /** pending -> aborted; false when the entry already has an outcome or a leaseholder claimed it. */
   abort(seq: number): Promise<boolean>;
+  /** Marks a pending entry as being sent (it can no longer be aborted); false when it is no longer pending. */
+  claim(seq: number): Promise<boolean>;
+  /** Entries after seq in order, without request bodies: how a gateway without the lease learns outcomes. */
+  outcomesAfter(seq: number, limit: number): Promise<EntryOutcome[]>;
+  /** Each node's applied position, as the leaseholder publishes it. */
+  readPositions(): Promise<Map<string, number>>;
+  readCatalog(): Promise<Pick<StoredState, 'collections' | 'mappings'>>;
+  /** Highest seq appended. */
+  head(): Promise<number>;
+  /**
+   * Calls `onChange` when another gateway appends or decides an entry (PostgreSQL LISTEN/NOTIFY). Returns
+   * a function that stops listening. A store with a single gateway has nothing to listen for.
+   */
+  watch(onChange: () => void): Promise<() => Promise<void>>;
   saveCatalog(changes: CatalogChanges): Promise<void>;
   loadState(): Promise<StoredState>;
   stats(): Promise<LogStats>;

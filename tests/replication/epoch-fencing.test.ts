@@ -55,7 +55,7 @@ describe.each(Object.entries(STORES))('epoch fencing in the %s store', (_kind, o
 
   it('refuses an outcome sent under an older epoch, writing nothing, and records one from the current epoch', async () => {
     const [store] = await twoStores();
-    const seq = await store.append(entry);
+    const seq = await store.append(entry, 'gw-1');
     await store.promote({ expectedEpoch: 0, primaryId: 'node-b', lastFailover: '{}' });
     const stale = await store.recordApply({
       nodeId: 'node-a',
