@@ -7,7 +7,7 @@ import type { Cluster } from '../cluster/cluster.js';
 import type { Logger } from '../log/logger.js';
 import type { ReplicationStore } from '../store/types.js';
 import type { Catalog } from './catalog.js';
-import { CATALOG_KEY, type ReplicationLog } from './log.js';
+import { CATALOG_KEY, RECORD_OPS, type ReplicationLog } from './log.js';
 import type { ApplierLease } from './lease.js';
 
 export interface FollowerDeps {
@@ -20,7 +20,6 @@ export interface FollowerDeps {
   pollMs?: number;
 }
 
-const RECORD_OPS = new Set(['add', 'upsert', 'update', 'delete']);
 const BATCH = 500;
 
 export class LogFollower {

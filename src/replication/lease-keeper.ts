@@ -18,6 +18,7 @@ export class LeaseKeeper implements ApplierLease {
   private expiresAt = 0;
   private holder: string | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private lapse: NodeJS.Timeout | null = null;
   private renewing: Promise<void> | null = null;
   private wasHeld = false;
   private readonly listeners: Array<(held: boolean) => void> = [];
@@ -33,14 +34,12 @@ export class LeaseKeeper implements ApplierLease {
   /** Tries once to take the lease (so a lone gateway starts as leaseholder), then renews on a timer. */
   async start(): Promise<void> {
     await this.renew();
-    this.timer = setInterval(() => {
-      this.check(); // a renewal stuck on an unreachable store must not hide that the lease lapsed
-      void this.renew();
-    }, this.timing.renewMs);
+    this.timer = setInterval(() => void this.renew(), this.timing.renewMs);
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.lapse) clearTimeout(this.lapse);
     this.timer = null;
     await this.renewing;
     if (this.expiresAt > 0) await this.store.releaseLease(this.gatewayId).catch(() => undefined);
@@ -73,6 +72,10 @@ export class LeaseKeeper implements ApplierLease {
       const { holder } = await this.store.acquireLease(this.gatewayId, this.timing.ttlMs);
       this.holder = holder || null;
       this.expiresAt = holder === this.gatewayId ? sentAt + this.timing.ttlMs : 0;
+      // Tell the appliers the moment the lease lapses, should no renewal get through before then.
+      if (this.lapse) clearTimeout(this.lapse);
+      this.lapse = this.expiresAt > 0 ? setTimeout(() => this.check(), Math.max(0, this.expiresAt - this.clock()) + 1) : null;
+      this.lapse?.unref();
     } catch (err) {
       // The store is unreachable: the lease lapses on its own at expiresAt, as it does for the others.
       this.logger.warn({ err: (err as Error).message }, 'could not renew the applier lease');

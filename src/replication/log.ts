@@ -25,7 +25,8 @@ interface PendingWrite {
 
 /** Key under which catalog-changing entries (collections, databases, tenants, reset) are tracked. */
 export const CATALOG_KEY = '';
-const RECORD_OPS = new Set(['add', 'upsert', 'update', 'delete']);
+/** Entries that change a collection's records (the others change the catalog). */
+export const RECORD_OPS: ReadonlySet<string> = new Set(['add', 'upsert', 'update', 'delete']);
 
 export class ReplicationLog {
   /** Wakes appliers, readers waiting for a caught-up node, and the failover coordinator. */

@@ -1,20 +1,7 @@
 // The one route table: every request path of Chroma's v2 API is classified here as meta, a catalog
 // read, a record read, or a write (which goes through the replication log). What a route is decides
 // where it may be served; nothing else in the gateway parses Chroma paths.
-
-export type WriteOp =
-  | 'reset'
-  | 'create_tenant'
-  | 'update_tenant'
-  | 'create_database'
-  | 'delete_database'
-  | 'create_collection'
-  | 'delete_collection'
-  | 'modify_collection'
-  | 'add'
-  | 'upsert'
-  | 'update'
-  | 'delete';
+import type { WriteOp } from '../store/types.js';
 
 export type ReadOp =
   | 'heartbeat'

@@ -1,7 +1,21 @@
 // The replication store's contract: the ordered write log, each node's applied position, the
 // collection catalog (stable id -> per-node local ids) and small cluster state. SQLite and PostgreSQL
 // implement it identically; everything above this interface is store-agnostic.
-import type { WriteOp } from '../routing/routes.js';
+
+/** The operation a log entry performs (a write route of Chroma's API). */
+export type WriteOp =
+  | 'reset'
+  | 'create_tenant'
+  | 'update_tenant'
+  | 'create_database'
+  | 'delete_database'
+  | 'create_collection'
+  | 'delete_collection'
+  | 'modify_collection'
+  | 'add'
+  | 'upsert'
+  | 'update'
+  | 'delete';
 
 /** pending: logged, outcome not yet known; committed/rejected: the primary's answer; aborted: never applied anywhere. */
 export type EntryState = 'pending' | 'committed' | 'rejected' | 'aborted';

@@ -132,6 +132,28 @@ describe('two gateways on one PostgreSQL log', () => {
     expect((await status(second)).lease.held).toBe(true);
   });
 
+  it('hands the lease over on SIGTERM (a rolling deploy) without a client error or a lost write', async () => {
+    const { nodes, databaseUrl, env, first, second } = await setup();
+    const id = (await http(second.url, 'POST', COLLECTIONS, { name: 'rolling' })).json.id as string;
+    let stop = false;
+    const load = Promise.all([writer(second, id, 'p', 1_000, 7, () => stop), writer(second, id, 'q', 1_000, 8, () => stop)]);
+    await waitFor('some writes through the second gateway', async () => (await status(second)).log.committedHead > 10);
+    expect(await first.terminate()).toBe(0);
+    const stoppedAt = Date.now();
+    // The old leaseholder released the lease: the next renewal takes it, no need to wait for expiry.
+    await waitFor('the second gateway to take the lease', async () => (await status(second)).lease.held, 30_000, 20);
+    expect(Date.now() - stoppedAt).toBeLessThan(LEASE_TTL_MS);
+    const before = (await status(second)).log.committedHead;
+    await waitFor('writes to make progress under the new leaseholder', async () => (await status(second)).log.committedHead >= before + 10);
+    // The next deploy: a new gateway joins, the current one is stopped.
+    const third = await h.gatewayProcess(env);
+    expect((await status(third)).lease.held).toBe(false);
+    stop = true;
+    const acknowledged = (await load).flat();
+    await waitStatusInSync(second.url);
+    await expectNodesMatchLog(nodes, databaseUrl, id, 'rolling', acknowledged);
+  });
+
   it('promotes exactly once when the primary is killed, and both gateways route to the new primary', async () => {
     const { nodes, first, second } = await setup(2);
     const id = (await http(first.url, 'POST', COLLECTIONS, { name: 'promoted' })).json.id as string;
