@@ -34,6 +34,12 @@ export const errors = {
   noNode: (what: string) => new HttpError(503, 'ServiceUnavailableError', `no healthy Chroma node can serve ${what}`),
   timeout: (node: string, ms: number) => new HttpError(504, 'GatewayTimeoutError', `node ${node} did not answer within ${ms} ms`),
   upstream: (node: string, detail: string) => new HttpError(502, 'BadGatewayError', `node ${node} failed: ${detail}`),
+  staleView: () =>
+    new HttpError(
+      503,
+      'ServiceUnavailableError',
+      'the replication log store is unreachable, so this gateway cannot show its view of the log is current; retry, or read with X-Chroma-HA-Consistency: eventual',
+    ),
   storeDown: () =>
     new HttpError(503, 'ServiceUnavailableError', 'the replication log store is unreachable; writes are refused until it returns'),
 };

@@ -96,6 +96,7 @@ export class Gateway {
       requestTimeoutMs: config.requestTimeoutMs,
       writeTimeoutMs: config.writeTimeoutMs,
       maxBodyBytes: config.maxBodyBytes,
+      confirmFresh: () => follower.confirmFresh(),
     });
     const server = new GatewayServer(api, events, logger);
     const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, lease, follower, adopter, server, events);

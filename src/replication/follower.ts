@@ -29,6 +29,8 @@ export class LogFollower {
   private running: Promise<void> | null = null;
   private again = false;
   private forceCatalog = false;
+  /** The last pass could not reach the store. */
+  private failed = false;
 
   /** decidedThrough: every entry up to this seq was decided when the gateway loaded the log. */
   constructor(
@@ -55,11 +57,21 @@ export class LogFollower {
    * it may only be one another gateway created). Nothing to do for the leaseholder, whose copy is the source.
    */
   async catchUp(): Promise<void> {
-    if (this.deps.lease.isHeld()) return;
-    await this.running;
     this.forceCatalog = true;
+    await this.confirmFresh().catch(() => undefined);
+  }
+
+  /**
+   * Resolves once this gateway knows every outcome recorded before the call, so a read routed now sees the
+   * client's own writes made through any gateway; throws when the store cannot be reached to show it. The
+   * leaseholder's own view is current: nobody else records outcomes while its lease is valid.
+   */
+  async confirmFresh(): Promise<void> {
+    if (this.deps.lease.isHeld()) return;
+    await this.running; // a pass in progress may have read the store before this call
     this.wake();
     await this.running;
+    if (this.failed) throw new Error('the replication log store is unreachable');
   }
 
   private wake(): void {
@@ -75,7 +87,9 @@ export class LogFollower {
       this.again = false;
       try {
         await this.step();
+        this.failed = false;
       } catch (err) {
+        this.failed = true;
         // The store is unreachable: writes are refused meanwhile; the next wake-up tries again.
         this.deps.logger.debug({ err: (err as Error).message }, 'following the log failed');
       }

@@ -69,12 +69,17 @@ export class LeaseKeeper implements ApplierLease {
   private async attempt(): Promise<void> {
     const sentAt = this.clock();
     try {
-      const { holder } = await this.store.acquireLease(this.gatewayId, this.timing.ttlMs);
+      const { holder, expiresInMs } = await this.store.acquireLease(this.gatewayId, this.timing.ttlMs);
       this.holder = holder || null;
       this.expiresAt = holder === this.gatewayId ? sentAt + this.timing.ttlMs : 0;
-      // Tell the appliers the moment the lease lapses, should no renewal get through before then.
       if (this.lapse) clearTimeout(this.lapse);
-      this.lapse = this.expiresAt > 0 ? setTimeout(() => this.check(), Math.max(0, this.expiresAt - this.clock()) + 1) : null;
+      if (this.expiresAt > 0) {
+        // Tell the appliers the moment the lease lapses, should no renewal get through before then.
+        this.lapse = setTimeout(() => this.check(), Math.max(0, this.expiresAt - this.clock()) + 1);
+      } else {
+        // Someone else holds it: try again just after it would expire, rather than up to a renewal period later.
+        this.lapse = expiresInMs < this.timing.renewMs ? setTimeout(() => void this.renew(), Math.max(0, expiresInMs) + 10) : null;
+      }
       this.lapse?.unref();
     } catch (err) {
       // The store is unreachable: the lease lapses on its own at expiresAt, as it does for the others.

@@ -102,7 +102,7 @@ export class PostgresStore implements ReplicationStore {
     });
   }
 
-  async acquireLease(holder: string, ttlMs: number): Promise<{ holder: string }> {
+  async acquireLease(holder: string, ttlMs: number): Promise<{ holder: string; expiresInMs: number }> {
     // PostgreSQL's clock decides expiry, so gateways on different machines agree on it.
     const r = await this.pool.query(
       `WITH now_ms AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS t),
@@ -110,12 +110,15 @@ export class PostgresStore implements ReplicationStore {
          INSERT INTO applier_lease (name, holder, expires_at) SELECT 'applier', $1, t + $2 FROM now_ms
          ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
          WHERE applier_lease.holder = excluded.holder OR applier_lease.expires_at < (SELECT t FROM now_ms)
-         RETURNING holder)
-       SELECT holder FROM taken UNION ALL SELECT holder FROM applier_lease WHERE name = 'applier' AND NOT EXISTS (SELECT 1 FROM taken)`,
+         RETURNING holder, expires_at)
+       SELECT holder, expires_at - (SELECT t FROM now_ms) AS left_ms FROM taken
+       UNION ALL
+       SELECT holder, expires_at - (SELECT t FROM now_ms) FROM applier_lease WHERE name = 'applier' AND NOT EXISTS (SELECT 1 FROM taken)`,
       [holder, ttlMs],
     );
     // Empty only when another gateway's first insert committed after this statement's snapshot: not ours.
-    return { holder: String(r.rows[0]?.holder ?? '') };
+    const row = r.rows[0] as Row | undefined;
+    return { holder: String(row?.holder ?? ''), expiresInMs: Number(row?.left_ms ?? 0) };
   }
 
   async releaseLease(holder: string): Promise<void> {

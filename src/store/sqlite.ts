@@ -102,7 +102,7 @@ export class SqliteStore implements ReplicationStore {
     }).immediate();
   }
 
-  async acquireLease(holder: string, ttlMs: number): Promise<{ holder: string }> {
+  async acquireLease(holder: string, ttlMs: number): Promise<{ holder: string; expiresInMs: number }> {
     // A SQLite log belongs to the one gateway that opened it: the lease is always its own, at once after a
     // restart too (a predecessor killed with -9 never holds it against its successor).
     this.db
@@ -111,7 +111,7 @@ export class SqliteStore implements ReplicationStore {
          ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at`,
       )
       .run(holder, Date.now() + ttlMs);
-    return { holder };
+    return { holder, expiresInMs: ttlMs };
   }
 
   async releaseLease(holder: string): Promise<void> {

@@ -153,9 +153,9 @@ export interface ReplicationStore {
   readRoles(): Promise<ClusterRoles>;
   /**
    * Takes the applier lease for `holder` for ttlMs (by the store's clock) if it is free, expired or already
-   * theirs. Returns who holds it afterwards.
+   * theirs. Returns who holds it afterwards and in how many ms (by the store's clock) their lease expires.
    */
-  acquireLease(holder: string, ttlMs: number): Promise<{ holder: string }>;
+  acquireLease(holder: string, ttlMs: number): Promise<{ holder: string; expiresInMs: number }>;
   /** Gives the lease up at once (a clean shutdown), if `holder` still has it. */
   releaseLease(holder: string): Promise<void>;
   /** Moves a node's position past entries that do not concern it (rejected, aborted, not held). */

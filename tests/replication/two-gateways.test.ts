@@ -102,6 +102,14 @@ describe('two gateways on one PostgreSQL log', () => {
     await expectNodesMatchLog(nodes, databaseUrl, id, 'shared', acknowledged);
     // The gateway without the lease learned the outcomes and positions too.
     await waitStatusInSync(second.url);
+
+    // Read-your-writes across gateways: a write acknowledged by one is seen at once by a read through the other.
+    for (let i = 0; i < 20; i++) {
+      const [writeVia, readVia] = i % 2 === 0 ? [first, second] : [second, first];
+      expect((await http(writeVia.url, 'POST', `${COLLECTIONS}/${id}/upsert`, { ids: ['ryw'], embeddings: [[i, i, i]] })).status).toBe(200);
+      const got = await http(readVia.url, 'POST', `${COLLECTIONS}/${id}/get`, { ids: ['ryw'], include: ['embeddings'] });
+      expect(got.json.embeddings, `read ${i} through ${readVia.url}`).toEqual([[i, i, i]]);
+    }
   });
 
   it('takes over within the lease period when the leaseholder is killed under load, losing nothing', async () => {
