@@ -9,6 +9,7 @@ import type { DecisionRecord } from '../replication/failover.js';
 import type { ApplierLease } from '../replication/lease.js';
 import { redactUrl } from '../log/redact.js';
 import { VERSION } from '../version.js';
+import type { DecisionStatus, GatewayStatus } from '../status/schema.js';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 
@@ -24,7 +25,7 @@ export function syncStateOf(node: ClusterNode, log: ReplicationLog): ClusterNode
   return node.appliedSeq >= log.committedHead ? 'in-sync' : 'syncing';
 }
 
-const decisionJson = (d: DecisionRecord | null) => d && { ...d, at: new Date(d.at).toISOString() };
+const decisionJson = (d: DecisionRecord | null): DecisionStatus | null => d && { ...d, at: new Date(d.at).toISOString() };
 
 export async function gatewayStatus(
   cluster: Cluster,
@@ -33,7 +34,7 @@ export async function gatewayStatus(
   startedAt: number,
   /** Who decides roles here; absent for callers that only need nodes and the log (metrics). */
   control?: { roles: { lastDecision: DecisionRecord | null; lastAction: DecisionRecord | null }; lease: ApplierLease },
-) {
+): Promise<GatewayStatus> {
   const leaseView = control?.lease.view();
   const health = gatewayHealth(cluster);
   let storeReachable = true;

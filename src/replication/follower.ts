@@ -64,14 +64,15 @@ export class LogFollower {
   /**
    * Resolves once this gateway knows every outcome recorded before the call, so a read routed now sees the
    * client's own writes made through any gateway; throws when the store cannot be reached to show it. The
-   * leaseholder's own view is current: nobody else records outcomes while its lease is valid.
+   * leaseholder's own view is current: nobody else records outcomes while its lease is valid. So is that of a
+   * gateway that never saw another one on its log: it keeps serving reads while the store is away.
    */
   async confirmFresh(): Promise<void> {
     if (this.deps.lease.isHeld()) return;
     await this.running; // a pass in progress may have read the store before this call
     this.wake();
     await this.running;
-    if (this.failed) throw new Error('the replication log store is unreachable');
+    if (this.failed && this.deps.lease.sharedWithOthers()) throw new Error('the replication log store is unreachable');
   }
 
   private wake(): void {

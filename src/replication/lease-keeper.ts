@@ -21,6 +21,7 @@ export class LeaseKeeper implements ApplierLease {
   private lapse: NodeJS.Timeout | null = null;
   private renewing: Promise<void> | null = null;
   private wasHeld = false;
+  private sawOther = false;
   private readonly listeners: Array<(held: boolean) => void> = [];
 
   constructor(
@@ -56,6 +57,10 @@ export class LeaseKeeper implements ApplierLease {
     return this.clock() < this.expiresAt;
   }
 
+  sharedWithOthers(): boolean {
+    return this.sawOther;
+  }
+
   view(): LeaseView {
     const held = this.isHeld();
     return { held, holder: held ? this.gatewayId : this.holder, expiresAt: held ? this.expiresAt : 0 };
@@ -71,6 +76,7 @@ export class LeaseKeeper implements ApplierLease {
     try {
       const { holder, expiresInMs } = await this.store.acquireLease(this.gatewayId, this.timing.ttlMs);
       this.holder = holder || null;
+      if (holder && holder !== this.gatewayId) this.sawOther = true;
       this.expiresAt = holder === this.gatewayId ? sentAt + this.timing.ttlMs : 0;
       if (this.lapse) clearTimeout(this.lapse);
       if (this.expiresAt > 0) {

@@ -17,4 +17,6 @@ export interface ApplierLease {
   view(): LeaseView;
   /** True while this gateway holds an unexpired lease. */
   isHeld(): boolean;
+  /** Whether another gateway has ever been seen holding the lease: the log is shared. */
+  sharedWithOthers(): boolean;
 }
