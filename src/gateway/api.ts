@@ -15,7 +15,7 @@ import { forward, NODE_HEADER, type ForwardDeps } from '../proxy/forward.js';
 import { readBody } from '../proxy/body.js';
 import { clientAuth } from '../proxy/headers.js';
 import { parseJson, toStableCollection } from '../proxy/rewrite.js';
-import { errors, HttpError } from './errors.js';
+import { errors } from './errors.js';
 
 export interface ApiDeps extends ForwardDeps {
   cluster: Cluster;
@@ -162,15 +162,15 @@ export class ApiHandler {
     const first = await race(writeTimeoutMs);
     if (first !== timedOut) return first;
     const aborted = await log.abort(seq).catch(() => {
-      throw new HttpError(503, 'ServiceUnavailableError', `the replication log store is unreachable; the write (log entry ${seq}) is decided when the store returns`);
+      throw errors.writeUndecided(seq);
     });
     if (aborted) {
-      throw new HttpError(503, 'ServiceUnavailableError', `no primary could apply the write within ${writeTimeoutMs} ms (WRITE_TIMEOUT); it was not applied`);
+      throw errors.writeNotApplied(writeTimeoutMs);
     }
     // A primary has it in hand: its outcome will be recorded and replicated either way.
     const second = await race(requestTimeoutMs);
     if (second !== timedOut) return second;
-    throw new HttpError(504, 'GatewayTimeoutError', `the write (log entry ${seq}) is still being applied; its outcome will be replicated when known`);
+    throw errors.writeStillApplying(seq);
   }
 
   private async forwardTo(

@@ -1,7 +1,7 @@
 // Reads a client's request body into memory, refusing more than the configured limit. Writes must be
 // buffered anyway (they are logged); reads are buffered so a failed attempt can be retried elsewhere.
 import type { IncomingMessage } from 'node:http';
-import { errors } from '../gateway/errors.js';
+import { errors } from '../errors/catalogue.js';
 
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
