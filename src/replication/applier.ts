@@ -90,7 +90,7 @@ export class NodeApplier {
     let progressed = false;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
-      if (this.stopped || !node.isUp) break;
+      if (this.stopped || !node.isUp || !this.deps.lease.isHeld()) break;
       if (entry.state === 'rejected' || entry.state === 'aborted') {
         node.appliedSeq = entry.seq;
         progressed = true;
