@@ -43,7 +43,8 @@ describe('applier lease', () => {
       const cutAt = Date.now();
       await waitFor('the other keeper to take the lease', () => b.k.isHeld(), 10_000, 5);
       const takeover = Date.now() - cutAt;
-      expect(takeover).toBeLessThan(TIMING.ttlMs + TIMING.renewMs + 200);
+      // At most one period after the last renewal, plus a renewal tick; generous for a busy machine.
+      expect(takeover).toBeLessThan(TIMING.ttlMs + TIMING.renewMs + 500);
       expect(a.k.isHeld()).toBe(false);
       expect(changes).toEqual([false]); // told when it lapsed, not only at the next renewal
     } finally {
