@@ -1,5 +1,5 @@
 // The set of nodes and who is primary. Role changes happen only through setPrimary (called by the
-// failover coordinator), which keeps exactly one node in the primary role and bumps the epoch.
+// failover coordinator with the epoch the store recorded), which keeps exactly one node in the primary role.
 import type { ClusterNode } from './node.js';
 
 export interface FailoverRecord {
@@ -28,9 +28,9 @@ export class Cluster {
     return this.nodes.find((n) => n.id === id);
   }
 
-  setPrimary(node: ClusterNode): void {
+  setPrimary(node: ClusterNode, epoch: number): void {
     for (const n of this.nodes) n.role = n === node ? 'primary' : 'replica';
     this.primaryNode = node;
-    this.epoch++;
+    this.epoch = epoch;
   }
 }

@@ -1,29 +1,11 @@
 // HTTP access to a chroma-ha gateway for the failover test: its /status, validated so that a URL that is
 // not a chroma-ha gateway (a plain Chroma server, another service, nothing at all) is named as such, and
 // the few Chroma v2 calls the probe makes through it.
-import { z } from 'zod';
+import type { z } from 'zod';
+import { gatewayStatusSchema, type GatewayStatus, type NodeStatus } from '../status/schema.js';
 
-const nodeSchema = z.object({
-  name: z.string(),
-  url: z.string(),
-  role: z.string(),
-  priority: z.number(),
-  health: z.string(),
-  syncState: z.string(),
-  appliedPosition: z.number(),
-  lagEntries: z.number(),
-});
-
-const statusSchema = z.object({
-  version: z.string(),
-  primary: z.string(),
-  failovers: z.object({ count: z.number(), last: z.object({ from: z.string(), to: z.string() }).nullable().optional() }),
-  nodes: z.array(nodeSchema).min(1),
-  log: z.object({ committedHead: z.number() }),
-});
-
-export type GatewayStatus = z.infer<typeof statusSchema>;
-export type NodeStatus = z.infer<typeof nodeSchema>;
+const statusSchema = gatewayStatusSchema;
+export type { GatewayStatus, NodeStatus };
 
 /** The target cannot be tested: unreachable, or not a chroma-ha gateway. */
 export class TargetError extends Error {}

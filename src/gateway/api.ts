@@ -15,7 +15,7 @@ import { forward, NODE_HEADER, type ForwardDeps } from '../proxy/forward.js';
 import { readBody } from '../proxy/body.js';
 import { clientAuth } from '../proxy/headers.js';
 import { parseJson, toStableCollection } from '../proxy/rewrite.js';
-import { errors, HttpError } from './errors.js';
+import { errors } from './errors.js';
 
 export interface ApiDeps extends ForwardDeps {
   cluster: Cluster;
@@ -25,6 +25,8 @@ export interface ApiDeps extends ForwardDeps {
   adopter: Adopter;
   maxBodyBytes: number;
   writeTimeoutMs: number;
+  /** Resolves once this gateway knows every outcome recorded so far (other gateways' writes); throws if it cannot. */
+  confirmFresh: () => Promise<void>;
 }
 
 export const CONSISTENCY_HEADER = 'x-chroma-ha-consistency';
@@ -50,6 +52,7 @@ export class ApiHandler {
   }
 
   private async recordRead(req: IncomingMessage, res: ServerResponse, url: URL, route: Extract<Route, { kind: 'record-read' }>, body: Buffer) {
+    await this.fresh(req);
     const stableId = await this.liveCollection(route.collectionId, route.tenant);
     const need: ReadNeed = { collectionId: stableId, consistency: consistencyOf(req) };
     const node = await forward(
@@ -71,6 +74,7 @@ export class ApiHandler {
   private async catalogRead(req: IncomingMessage, res: ServerResponse, url: URL, route: Extract<Route, { kind: 'catalog-read' }>, body: Buffer) {
     const { catalog } = this.deps;
     const consistency = consistencyOf(req);
+    await this.fresh(req);
     if (route.op === 'get_collection') {
       let record = catalog.byName(route.tenant, route.database!, route.collectionName!);
       if (!record) {
@@ -158,15 +162,15 @@ export class ApiHandler {
     const first = await race(writeTimeoutMs);
     if (first !== timedOut) return first;
     const aborted = await log.abort(seq).catch(() => {
-      throw new HttpError(503, 'ServiceUnavailableError', `the replication log store is unreachable; the write (log entry ${seq}) is decided when the store returns`);
+      throw errors.writeUndecided(seq);
     });
     if (aborted) {
-      throw new HttpError(503, 'ServiceUnavailableError', `no primary could apply the write within ${writeTimeoutMs} ms (WRITE_TIMEOUT); it was not applied`);
+      throw errors.writeNotApplied(writeTimeoutMs);
     }
     // A primary has it in hand: its outcome will be recorded and replicated either way.
     const second = await race(requestTimeoutMs);
     if (second !== timedOut) return second;
-    throw new HttpError(504, 'GatewayTimeoutError', `the write (log entry ${seq}) is still being applied; its outcome will be replicated when known`);
+    throw errors.writeStillApplying(seq);
   }
 
   private async forwardTo(
@@ -222,6 +226,14 @@ export class ApiHandler {
       if (!anyUp || Date.now() >= deadline) return null;
       await log.changed.wait(Math.min(100, deadline - Date.now()));
     }
+  }
+
+  /** Read-your-writes across gateways: a strong read first learns what other gateways have written. */
+  private async fresh(req: IncomingMessage): Promise<void> {
+    if (consistencyOf(req) === 'eventual') return;
+    await this.deps.confirmFresh().catch(() => {
+      throw errors.staleView();
+    });
   }
 
   private primaryIfUp(): ClusterNode | null {

@@ -3,7 +3,7 @@
 // gateway has its own node credentials, the client's are consumed here and never reach a node.
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { HttpError } from './errors.js';
+import { errors } from './errors.js';
 
 /** Paths anyone may call: probes of liveness only, which say nothing about the data. */
 const OPEN_API_PATHS = new Set(['/api/v2/heartbeat', '/api/v1/heartbeat']);
@@ -33,13 +33,9 @@ export class ClientAuth {
     if (this.enabled && !OPEN_API_PATHS.has(pathname.replace(/\/+$/, ''))) {
       const presented = presentedToken(headers);
       if (presented === null) {
-        throw new HttpError(
-          401,
-          'AuthenticationError',
-          'Unauthorized: this gateway requires a token (Authorization: Bearer <token> or X-Chroma-Token: <token>)',
-        );
+        throw errors.unauthenticated('Unauthorized: this gateway requires a token (Authorization: Bearer <token> or X-Chroma-Token: <token>)');
       }
-      if (!this.accepts(presented)) throw new HttpError(403, 'AuthorizationError', 'Forbidden: the token is not valid');
+      if (!this.accepts(presented)) throw errors.forbidden('Forbidden: the token is not valid');
     }
     if (this.consumeCredentials) for (const h of CREDENTIAL_HEADERS) delete headers[h];
   }

@@ -1,16 +1,9 @@
-// Errors the gateway itself answers with, in Chroma's shape ({"error": kind, "message": text}), so
-// clients handle them like any Chroma error. Never a stack trace.
+// Sending the gateway's own answers: JSON bodies and errors from the catalogue (src/errors/catalogue.ts) in
+// Chroma's shape ({"error": kind, "message": text}). Never a stack trace.
 import type { ServerResponse } from 'node:http';
+import type { HttpError } from '../errors/catalogue.js';
 
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly kind: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { errors, HttpError } from '../errors/catalogue.js';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
@@ -25,16 +18,3 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 export function sendError(res: ServerResponse, err: HttpError): void {
   sendJson(res, err.status, { error: err.kind, message: err.message });
 }
-
-export const errors = {
-  notFound: (message: string) => new HttpError(404, 'NotFoundError', message),
-  tooLarge: (limit: number) => new HttpError(413, 'PayloadTooLargeError', `request body exceeds the gateway limit of ${limit} bytes (MAX_BODY_BYTES)`),
-  /** As Chroma answers a body that is not JSON at all (wrong types, which only the node checks, get its 422). */
-  malformedJson: (detail: string) => new HttpError(400, 'InvalidArgumentError', `Failed to parse the request body as JSON: ${detail}`),
-  notImplemented: (message: string) => new HttpError(501, 'NotImplementedError', message),
-  noNode: (what: string) => new HttpError(503, 'ServiceUnavailableError', `no healthy Chroma node can serve ${what}`),
-  timeout: (node: string, ms: number) => new HttpError(504, 'GatewayTimeoutError', `node ${node} did not answer within ${ms} ms`),
-  upstream: (node: string, detail: string) => new HttpError(502, 'BadGatewayError', `node ${node} failed: ${detail}`),
-  storeDown: () =>
-    new HttpError(503, 'ServiceUnavailableError', 'the replication log store is unreachable; writes are refused until it returns'),
-};

@@ -13,6 +13,9 @@ import { Catalog } from '../replication/catalog.js';
 import { ReplicationLog } from '../replication/log.js';
 import { NodeApplier } from '../replication/applier.js';
 import { FailoverCoordinator } from '../replication/failover.js';
+import { LeaseKeeper } from '../replication/lease-keeper.js';
+import { LogFollower } from '../replication/follower.js';
+import { gatewayId } from '../replication/gateway-id.js';
 import { Adopter } from '../replication/adopt.js';
 import { SpotChecker } from '../replication/spot-check.js';
 import { ReadRouter } from '../routing/read-router.js';
@@ -36,7 +39,9 @@ export class Gateway {
     readonly catalog: Catalog,
     readonly log: ReplicationLog,
     readonly health: HealthChecker,
-    private readonly failover: FailoverCoordinator,
+    readonly failover: FailoverCoordinator,
+    readonly lease: LeaseKeeper,
+    private readonly follower: LogFollower,
     private readonly adopter: Adopter,
     readonly server: GatewayServer,
     readonly events: ClusterEventBus,
@@ -57,7 +62,8 @@ export class Gateway {
     for (const n of nodes) n.appliedSeq = state.positions.get(n.id) ?? 0;
     const catalog = new Catalog();
     catalog.load(state);
-    const log = new ReplicationLog(store);
+    const id = gatewayId();
+    const log = new ReplicationLog(store, id);
     log.load(state);
     const cluster = new Cluster(nodes);
     const events = new ClusterEventBus();
@@ -74,9 +80,11 @@ export class Gateway {
       events,
       logger,
     );
-    const failover = new FailoverCoordinator({ cluster, log, store, events, logger, primaryLane });
-    await failover.restore(state.cluster);
-    const adopter = new Adopter({ catalog, store, primaryLane, timeoutMs: config.requestTimeoutMs });
+    const lease = new LeaseKeeper(store, id, logger);
+    const follower = new LogFollower({ store, log, catalog, cluster, lease, logger }, state.pendingSeqs.length > 0 ? state.pendingSeqs[0]! - 1 : state.head);
+    const failover = new FailoverCoordinator({ cluster, log, store, events, logger, primaryLane, lease });
+    failover.restore(await store.readRoles());
+    const adopter = new Adopter({ catalog, store, primaryLane, timeoutMs: config.requestTimeoutMs, catchUp: () => follower.catchUp() });
     const router = new ReadRouter(cluster, catalog, log);
     const api = new ApiHandler({
       cluster,
@@ -89,10 +97,11 @@ export class Gateway {
       requestTimeoutMs: config.requestTimeoutMs,
       writeTimeoutMs: config.writeTimeoutMs,
       maxBodyBytes: config.maxBodyBytes,
+      confirmFresh: () => follower.confirmFresh(),
     });
     const server = new GatewayServer(api, events, logger, config);
     const spotCheck = new SpotChecker({ cluster, log, catalog, primaryLane, intervalMs: config.spotCheckIntervalMs, timeoutMs: config.requestTimeoutMs });
-    const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, adopter, server, events);
+    const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, lease, follower, adopter, server, events);
     gw.appliers = nodes.map(
       (node) =>
         new NodeApplier(node, {
@@ -106,6 +115,8 @@ export class Gateway {
           primaryLane,
           requestTimeoutMs: config.requestTimeoutMs,
           spotCheck,
+          lease,
+          onStaleEpoch: () => void failover.evaluate(),
         }),
     );
     return gw;
@@ -124,10 +135,17 @@ export class Gateway {
       sendJson(res, h.code, { status: h.status, primary: cluster.primary.isUp ? cluster.primary.name : null });
     });
     this.server.endpoint('/status', async (_req, res) => {
-      sendJson(res, 200, await gatewayStatus(cluster, log, this.store, this.startedAt));
+      sendJson(res, 200, await gatewayStatus(cluster, log, this.store, this.startedAt, { roles: this.failover, lease: this.lease }));
     });
     const metrics = new GatewayMetrics({ cluster, log, store: this.store, events, startedAt: this.startedAt, httpServer: this.server.server });
     this.server.endpoint('/metrics', metrics.handler);
+    this.lease.onChange((held) => {
+      // A gateway that lost the lease must not finish sending what it started; the new holder decides it.
+      if (!held) for (const a of this.appliers) a.abortInFlight();
+      log.changed.notify();
+    });
+    await this.lease.start();
+    await this.follower.start();
     this.health.start();
     for (const a of this.appliers) a.start();
     this.failover.start();
@@ -148,6 +166,8 @@ export class Gateway {
     this.failover.stop();
     this.health.stop();
     await Promise.all(this.appliers.map((a) => a.stop()));
+    await this.follower.stop();
+    await this.lease.stop();
     await Promise.all(this.cluster.nodes.map((n) => n.client.close()));
     await this.store.close();
   }

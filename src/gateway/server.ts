@@ -155,14 +155,14 @@ export class GatewayServer {
 function clientErrorAnswer(err: NodeJS.ErrnoException, bodyTimeoutMs: number): HttpError | null {
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW':
-      return new HttpError(431, 'RequestHeaderFieldsTooLargeError', `the request line and headers exceed the gateway limit of ${maxHeaderSize} bytes`);
+      return errors.headersTooLarge(maxHeaderSize);
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return new HttpError(408, 'RequestTimeoutError', `the request was not received within ${bodyTimeoutMs / 1000} s (BODY_TIMEOUT)`);
+      return errors.requestTimeout(bodyTimeoutMs / 1000);
     case 'ECONNRESET':
     case 'EPIPE':
       return null;
     default:
-      return new HttpError(400, 'InvalidArgumentError', `malformed HTTP request (${err.code ?? 'parse error'})`);
+      return errors.badHttpRequest(err.code ?? 'parse error');
   }
 }
 

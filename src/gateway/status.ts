@@ -5,8 +5,11 @@ import type { Cluster } from '../cluster/cluster.js';
 import type { ClusterNode } from '../cluster/node.js';
 import type { ReplicationLog } from '../replication/log.js';
 import type { ReplicationStore } from '../store/types.js';
+import type { DecisionRecord } from '../replication/failover.js';
+import type { ApplierLease } from '../replication/lease.js';
 import { redactUrl } from '../log/redact.js';
 import { VERSION } from '../version.js';
+import type { DecisionStatus, GatewayStatus } from '../status/schema.js';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 
@@ -22,7 +25,17 @@ export function syncStateOf(node: ClusterNode, log: ReplicationLog): ClusterNode
   return node.appliedSeq >= log.committedHead ? 'in-sync' : 'syncing';
 }
 
-export async function gatewayStatus(cluster: Cluster, log: ReplicationLog, store: ReplicationStore, startedAt: number) {
+const decisionJson = (d: DecisionRecord | null): DecisionStatus | null => d && { ...d, at: new Date(d.at).toISOString() };
+
+export async function gatewayStatus(
+  cluster: Cluster,
+  log: ReplicationLog,
+  store: ReplicationStore,
+  startedAt: number,
+  /** Who decides roles here; absent for callers that only need nodes and the log (metrics). */
+  control?: { roles: { lastDecision: DecisionRecord | null; lastAction: DecisionRecord | null }; lease: ApplierLease },
+): Promise<GatewayStatus> {
+  const leaseView = control?.lease.view();
   const health = gatewayHealth(cluster);
   let storeReachable = true;
   let logStats: { head: number; entries: number; bytes: number } | null = null;
@@ -67,6 +80,15 @@ export async function gatewayStatus(cluster: Cluster, log: ReplicationLog, store
     primary: cluster.primary.name,
     epoch: cluster.epoch,
     failovers: { count: cluster.failoverCount, last: cluster.lastFailover },
+    /** The failover coordinator's last decision (usually 'none') and its last action, each with its reason. */
+    decision: control && { last: decisionJson(control.roles.lastDecision), lastAction: decisionJson(control.roles.lastAction) },
+    lease: control &&
+      leaseView && {
+        gateway: control.lease.gatewayId,
+        held: leaseView.held,
+        holder: leaseView.holder,
+        expiresAt: leaseView.held ? new Date(leaseView.expiresAt).toISOString() : null,
+      },
     nodes,
     log: {
       store: store.kind,

@@ -1,6 +1,6 @@
 // One round of checks against the outside world: each node's heartbeat (answer and latency) and the
 // gateway's /health and /status, every request bounded by a timeout. Nothing here decides anything.
-import { z } from 'zod';
+import { gatewayStatusSchema, type GatewayStatus } from '../status/schema.js';
 import { NodeClient } from '../upstream/node-client.js';
 import type { NodeConfig } from '../config/load.js';
 import { redactUrl } from '../log/redact.js';
@@ -11,33 +11,9 @@ export interface ProbeResult {
   error: string | null;
 }
 
-/** The parts of the gateway's /status the monitor relies on; anything else in it is ignored. */
-const statusSchema = z.object({
-  status: z.string(),
-  primary: z.string(),
-  failovers: z.object({
-    count: z.number(),
-    last: z
-      .object({ at: z.number(), from: z.string().nullable(), to: z.string(), reason: z.string(), kind: z.string() })
-      .nullable(),
-  }),
-  nodes: z.array(
-    z.object({
-      name: z.string(),
-      url: z.string(),
-      role: z.string(),
-      health: z.string(),
-      healthSince: z.string(),
-      appliedPosition: z.number(),
-      lagEntries: z.number(),
-      lagSeconds: z.number(),
-      syncState: z.string(),
-      divergedReason: z.string().nullable(),
-    }),
-  ),
-  log: z.object({ committedHead: z.number(), pendingWrites: z.number() }),
-});
-export type GatewayStatusView = z.infer<typeof statusSchema>;
+/** The gateway's /status, parsed with the one schema the gateway itself is typed by. */
+const statusSchema = gatewayStatusSchema;
+export type GatewayStatusView = GatewayStatus;
 
 export interface GatewayProbe extends ProbeResult {
   /** HTTP status of /health when it answered (200 healthy or degraded, 503 unhealthy). */

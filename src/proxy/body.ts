@@ -1,7 +1,7 @@
 // Reads a client's request body into memory, refusing more than the configured limit. Writes must be
 // buffered anyway (they are logged); reads are buffered so a failed attempt can be retried elsewhere.
 import type { IncomingMessage } from 'node:http';
-import { errors, HttpError } from '../gateway/errors.js';
+import { errors, HttpError } from '../errors/catalogue.js';
 
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
@@ -23,7 +23,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   } catch (err) {
     if (err instanceof HttpError) throw err;
     // The connection ended mid-body: the client left, or the server cut it off (BODY_TIMEOUT, answered 408).
-    throw new HttpError(499, 'ClientClosedRequest', 'the client connection ended before the request body was complete');
+    throw errors.clientGone();
   }
   return Buffer.concat(chunks);
 }

@@ -8,7 +8,7 @@ import type { ClusterEventBus } from '../cluster/events.js';
 import type { HealthChecker } from '../health/checker.js';
 import { UpstreamError, type UpstreamResponse } from '../upstream/node-client.js';
 import { downstreamHeaders, upstreamHeaders } from './headers.js';
-import { errors, HttpError } from '../gateway/errors.js';
+import { errors } from '../errors/catalogue.js';
 
 export interface ForwardDeps {
   health: HealthChecker;
@@ -57,7 +57,7 @@ export async function forward(req: IncomingMessage, res: ServerResponse, plan: F
     } catch (err) {
       node.inFlight--;
       if (!(err instanceof UpstreamError)) throw err;
-      if (err.kind === 'aborted') throw new HttpError(499, 'ClientClosedRequest', 'client went away');
+      if (err.kind === 'aborted') throw errors.clientGone();
       deps.events.emit('upstream-error', { node: node.name, kind: err.kind });
       deps.health.reportFailure(node, err.message);
       if (err.kind === 'timeout') throw errors.timeout(node.name, deps.requestTimeoutMs);

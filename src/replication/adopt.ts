@@ -21,7 +21,15 @@ export class Adopter {
   private running: Promise<number> | null = null;
 
   constructor(
-    private readonly deps: { catalog: Catalog; store: ReplicationStore; primaryLane: Mutex; timeoutMs: number; minIntervalMs?: number },
+    private readonly deps: {
+      catalog: Catalog;
+      store: ReplicationStore;
+      primaryLane: Mutex;
+      timeoutMs: number;
+      minIntervalMs?: number;
+      /** Brings the catalog up to date with the store first: another gateway may have created the collection. */
+      catchUp?: () => Promise<void>;
+    },
   ) {}
 
   /** Adopts what the primary holds that the catalog does not; rate-limited. Returns how many were adopted. */
@@ -39,6 +47,7 @@ export class Adopter {
 
   private async scan(primary: ClusterNode, tenants: string[]): Promise<number> {
     const { catalog, store } = this.deps;
+    await this.deps.catchUp?.();
     const collections: CollectionRecord[] = [];
     const mappings: Mapping[] = [];
     for (const tenant of new Set(tenants)) {

@@ -10,6 +10,7 @@ import type { Logger } from '../log/logger.js';
 import type { LogEntry, ReplicationStore } from '../store/types.js';
 import type { Catalog } from './catalog.js';
 import type { ReplicationLog } from './log.js';
+import type { ApplierLease } from './lease.js';
 import { applyEntry, type ApplyMode, type ApplyResult } from './apply-entry.js';
 import { mergeRun } from './batch.js';
 import type { SpotChecker } from './spot-check.js';
@@ -27,6 +28,10 @@ export interface ApplierDeps {
   /** Held while the primary applies a pending entry, so a role change never overlaps a write. */
   primaryLane: Mutex;
   requestTimeoutMs: number;
+  /** Only the gateway holding the applier lease applies anything. */
+  lease: ApplierLease;
+  /** The store refused an outcome because the epoch moved on: another gateway changed roles. */
+  onStaleEpoch: () => void;
   /** Attempts at an entry the node answers with an error before the node is declared diverged. */
   maxApplyAttempts?: number;
   /** Compares a replica with the primary now and then, after it applied a collection's latest write. */
@@ -40,6 +45,8 @@ export class NodeApplier {
   private inFlight: AbortController | null = null;
   private persistedSeq: number;
   private attempts = 0;
+  /** Highest epoch whose outcomes the store refused: no pending entry is sent again until the epoch moves on. */
+  private fencedEpoch = -1;
   private loopDone: Promise<void> = Promise.resolve();
 
   constructor(
@@ -81,12 +88,12 @@ export class NodeApplier {
   /** Applies what it can; returns false when there is nothing to do until something changes. */
   private async step(): Promise<boolean> {
     const node = this.node;
-    if (!node.isUp || node.syncState === 'diverged') return false;
+    if (!this.deps.lease.isHeld() || !node.isUp || node.syncState === 'diverged') return false;
     const entries = await this.deps.store.readAfter(node.appliedSeq, BATCH);
     let progressed = false;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
-      if (this.stopped || !node.isUp) break;
+      if (this.stopped || !node.isUp || !this.deps.lease.isHeld()) break;
       if (entry.state === 'rejected' || entry.state === 'aborted') {
         node.appliedSeq = entry.seq;
         progressed = true;
@@ -140,8 +147,10 @@ export class NodeApplier {
     if (cluster.primary !== this.node) return false; // replicas wait for the primary's outcome
     const release = await primaryLane.lock();
     try {
-      if (cluster.primary !== this.node || !this.node.isUp) return false;
-      const claim = await log.claim(entry.seq);
+      // The epoch this entry is sent under: if a promotion records a newer one meanwhile, the outcome is refused.
+      const epoch = cluster.epoch;
+      if (cluster.primary !== this.node || !this.node.isUp || epoch <= this.fencedEpoch || !this.deps.lease.isHeld()) return false;
+      const claim = await log.claim(entry);
       if (claim === 'wait') return false;
       if (!claim) {
         this.advance(entry.seq, false);
@@ -171,17 +180,25 @@ export class NodeApplier {
       }
       const committed = answer.status >= 200 && answer.status < 300;
       const state = committed ? 'committed' : 'rejected';
-      const recorded = await store
-        .recordApply({ nodeId: this.node.id, seq: entry.seq, outcome: { state, status: answer.status, collectionId, body: sentBody }, changes: committed ? changes : undefined })
+      const verdict = await store
+        .recordApply({ nodeId: this.node.id, seq: entry.seq, outcome: { state, status: answer.status, collectionId, epoch, body: sentBody, answer: { contentType: answer.contentType, body: answer.body, nodeId: this.node.id } }, changes: committed ? changes : undefined })
         .catch((err: unknown) => {
           // Applied on the node but not recorded (store down): the retry must tolerate a replay.
           log.markInDoubt(entry.seq);
           throw err;
         });
-      if (!recorded) return false; // someone else decided it meanwhile; re-read the log
+      if (verdict === 'stale-epoch') {
+        // Fenced: stop sending at once; the primary of the new epoch decides this entry (with replay tolerance).
+        this.fencedEpoch = epoch;
+        log.markInDoubt(entry.seq);
+        this.deps.logger.warn({ node: this.node.name, seq: entry.seq, epoch }, 'outcome refused: the epoch moved on; this applier stops deciding');
+        this.deps.onStaleEpoch();
+        return false;
+      }
+      if (verdict === 'already-decided') return false; // someone else decided it meanwhile; re-read the log
       if (committed) catalog.apply(changes);
       this.advance(entry.seq, true);
-      log.resolve({ ...entry, collectionId, state }, state, { ...answer, nodeId: this.node.id });
+      log.resolve({ seq: entry.seq, op: entry.op, collectionId }, state, { ...answer, nodeId: this.node.id });
       return true;
     } finally {
       release();

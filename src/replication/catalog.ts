@@ -15,6 +15,15 @@ export class Catalog {
     this.apply({ collections: state.collections, mappings: state.mappings });
   }
 
+  /** Replaces everything with the store's copy (a gateway without the lease, after another gateway changed it). */
+  reload(state: Pick<StoredState, 'collections' | 'mappings'>): void {
+    this.collections.clear();
+    this.liveByName.clear();
+    this.localIds.clear();
+    this.stableIds.clear();
+    this.load(state);
+  }
+
   /** Mirrors changes that were just written to the store. */
   apply(changes: CatalogChanges): void {
     for (const c of changes.collections ?? []) {

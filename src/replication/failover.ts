@@ -1,14 +1,16 @@
-// Decides who is primary. Failover: the primary is down, so the healthy replica with the highest
-// priority among the most caught-up takes the role; its applier replays the rest of the committed log
-// before it applies (and answers) any waiting write. Switchover (failback): a healthy node with a higher
-// priority than the primary, holding every committed write, takes the role back between two writes.
+// Executes role decisions. On every tick and health change it gathers observations (nodes, the roles the
+// store records, the lease), asks decide.ts what to do, and carries the action out: a promotion is one
+// store transaction that checks and increments the epoch (so of two gateways racing, one wins and the other
+// follows); a switchover first lets the new primary apply the last entries, between two writes.
 import type { Cluster } from '../cluster/cluster.js';
 import type { ClusterNode } from '../cluster/node.js';
 import type { ClusterEventBus } from '../cluster/events.js';
 import type { Logger } from '../log/logger.js';
-import type { ReplicationStore } from '../store/types.js';
+import type { ClusterRoles, ReplicationStore } from '../store/types.js';
 import type { ReplicationLog } from './log.js';
+import type { ApplierLease } from './lease.js';
 import type { Mutex } from '../util/signal.js';
+import { decide, type Decision, type Observations } from './decide.js';
 
 export interface FailoverDeps {
   cluster: Cluster;
@@ -17,19 +19,35 @@ export interface FailoverDeps {
   events: ClusterEventBus;
   logger: Logger;
   primaryLane: Mutex;
+  lease: ApplierLease;
+  clock?: () => number;
+}
+
+/** The last decision, and the last one that was not 'none', as /status shows them. */
+export interface DecisionRecord {
+  at: number;
+  action: Decision['action'];
+  target: string | null;
+  reason: string;
 }
 
 const TICK_MS = 100;
-/** Entries behind the most caught-up candidate that still count as "most caught-up". */
-const CAUGHT_UP_SLACK = 100;
 /** Longest pause of writes a switchover may cause while the new primary applies the last entries. */
 const SWITCHOVER_CATCHUP_MS = 2_000;
 
 export class FailoverCoordinator {
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
+  private again = false;
+  private lastSkippedSwitchover: Observations['lastSkippedSwitchover'] = null;
+  lastDecision: DecisionRecord | null = null;
+  lastAction: DecisionRecord | null = null;
 
   constructor(private readonly deps: FailoverDeps) {}
+
+  private now(): number {
+    return (this.deps.clock ?? Date.now)();
+  }
 
   start(): void {
     this.deps.events.on('node-health', () => void this.evaluate());
@@ -42,41 +60,25 @@ export class FailoverCoordinator {
     this.timer = null;
   }
 
-  /** Restores the primary chosen before a restart, if that node is still configured. */
-  async restore(stored: Map<string, string>): Promise<void> {
+  /** Takes the roles recorded in the store, if the recorded primary is still configured. */
+  restore(roles: ClusterRoles): void {
     const { cluster } = this.deps;
-    const node = cluster.byId(stored.get('primary') ?? '');
-    if (node) cluster.setPrimary(node);
-    cluster.epoch = Number(stored.get('epoch') ?? cluster.epoch);
-    cluster.failoverCount = Number(stored.get('failover_count') ?? 0);
-    const last = stored.get('last_failover');
-    cluster.lastFailover = last ? JSON.parse(last) : null;
+    cluster.setPrimary(cluster.byId(roles.primaryId ?? '') ?? cluster.primary, roles.epoch);
+    this.adoptRecord(roles);
   }
 
+  /** Decides once and executes the decision. Concurrent calls coalesce into one more run. */
   async evaluate(): Promise<void> {
-    if (this.busy) return;
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
     this.busy = true;
     try {
-      const { cluster, log } = this.deps;
-      const primary = cluster.primary;
-      const usable = (n: ClusterNode) => n.isUp && n.syncState !== 'diverged';
-      if (!usable(primary)) {
-        if (primary.health === 'unknown') return; // not probed yet: wait for a verdict
-        const candidates = cluster.nodes.filter((n) => n !== primary && usable(n));
-        if (candidates.length === 0) return;
-        // Replicas trail the primary by a few entries all the time; within that slack priority decides.
-        const best = Math.max(...candidates.map((n) => n.appliedSeq));
-        const chosen = candidates.filter((n) => n.appliedSeq >= best - CAUGHT_UP_SLACK).sort((a, b) => b.priority - a.priority)[0]!;
-        const reason = primary.syncState === 'diverged' ? `primary ${primary.name} diverged` : `primary ${primary.name} is down: ${primary.lastError ?? 'failed checks'}`;
-        await this.promote(chosen, 'failover', reason);
-        return;
-      }
-      const preferred = cluster.nodes
-        .filter((n) => n !== primary && usable(n) && n.priority > primary.priority)
-        .sort((a, b) => b.priority - a.priority)[0];
-      if (preferred && preferred.appliedSeq >= log.committedHead - CAUGHT_UP_SLACK) {
-        await this.promote(preferred, 'switchover', `${preferred.name} has priority ${preferred.priority} and holds every committed write`);
-      }
+      do {
+        this.again = false;
+        await this.cycle();
+      } while (this.again);
     } catch (err) {
       this.deps.logger.error({ err: (err as Error).message }, 'failover evaluation failed');
     } finally {
@@ -84,27 +86,87 @@ export class FailoverCoordinator {
     }
   }
 
+  private async cycle(): Promise<void> {
+    const { cluster, log, store, lease } = this.deps;
+    const stored = await store.readRoles();
+    const decision = decide({
+      now: this.now(),
+      nodes: cluster.nodes.map((n) => ({
+        id: n.id,
+        name: n.name,
+        health: n.health,
+        syncState: n.syncState,
+        appliedSeq: n.appliedSeq,
+        priority: n.priority,
+        lastError: n.lastError,
+      })),
+      primaryId: cluster.primary.id,
+      epoch: cluster.epoch,
+      stored: { primaryId: stored.primaryId, epoch: stored.epoch },
+      committedHead: log.committedHead,
+      lease: lease.view(),
+      lastSkippedSwitchover: this.lastSkippedSwitchover,
+    });
+    const record: DecisionRecord = {
+      at: this.now(),
+      action: decision.action,
+      target: decision.action === 'none' ? null : (cluster.byId(decision.action === 'follow' ? decision.primaryId : decision.to)?.name ?? null),
+      reason: decision.reason,
+    };
+    this.lastDecision = record;
+    if (decision.action === 'none') return;
+    this.lastAction = record;
+    if (decision.action === 'follow') this.follow(stored, decision.reason);
+    else await this.promote(cluster.byId(decision.to)!, decision.action, decision.reason);
+  }
+
+  /** Routes by the roles another gateway recorded: this gateway's view was stale. */
+  private follow(roles: ClusterRoles, reason: string): void {
+    const { cluster, events, logger, log } = this.deps;
+    const node = cluster.byId(roles.primaryId ?? '');
+    if (!node) return;
+    const from = cluster.primary;
+    cluster.setPrimary(node, roles.epoch);
+    this.adoptRecord(roles);
+    if (from !== node) {
+      logger.warn({ from: from.name, to: node.name, epoch: roles.epoch, reason }, `following the store: ${node.name} is primary`);
+      events.emit('failover', { from: from.name, to: node.name, reason, at: this.now(), kind: cluster.lastFailover?.kind ?? 'failover' });
+    }
+    log.changed.notify();
+  }
+
+  private adoptRecord(roles: ClusterRoles): void {
+    const { cluster } = this.deps;
+    cluster.failoverCount = roles.failoverCount;
+    cluster.lastFailover = roles.lastFailover ? JSON.parse(roles.lastFailover) : null;
+  }
+
   private async promote(node: ClusterNode, kind: 'failover' | 'switchover', reason: string): Promise<void> {
-    const { cluster, log, store, events, logger, primaryLane } = this.deps;
+    const { cluster, log, store, events, logger, primaryLane, lease } = this.deps;
     await primaryLane.run(async () => {
       // Between two writes now: re-check, since the world may have moved while we waited for the lane.
-      if (!node.isUp || cluster.primary === node) return;
+      if (!node.isUp || cluster.primary === node || !lease.isHeld()) return;
       if (kind === 'switchover') {
         // No write is applied while we hold the lane: let the node apply the last few, bounded.
         const deadline = Date.now() + SWITCHOVER_CATCHUP_MS;
         while (node.isUp && node.appliedSeq < log.committedHead && Date.now() < deadline) await log.changed.wait(50);
-        if (!node.isUp || node.appliedSeq < log.committedHead || !cluster.primary.isUp) return;
+        if (!node.isUp || node.appliedSeq < log.committedHead || !cluster.primary.isUp) {
+          this.lastSkippedSwitchover = { nodeId: node.id, at: this.now() };
+          return;
+        }
       }
       const from = cluster.primary;
-      cluster.setPrimary(node);
-      cluster.failoverCount++;
-      cluster.lastFailover = { at: Date.now(), from: from.name, to: node.name, reason, kind };
-      await store.setClusterValue('primary', node.id);
-      await store.setClusterValue('epoch', String(cluster.epoch));
-      await store.setClusterValue('failover_count', String(cluster.failoverCount));
-      await store.setClusterValue('last_failover', JSON.stringify(cluster.lastFailover));
+      const lastFailover = { at: this.now(), from: from.name, to: node.name, reason, kind };
+      const result = await store.promote({ expectedEpoch: cluster.epoch, primaryId: node.id, lastFailover: JSON.stringify(lastFailover) });
+      if (!result.promoted) {
+        logger.warn({ to: node.name, epoch: cluster.epoch, stored: result.roles.epoch }, `${kind} lost the race: the store holds a newer epoch`);
+        this.follow(result.roles, `a ${kind} to ${node.name} found epoch ${result.roles.epoch} already recorded`);
+        return;
+      }
+      cluster.setPrimary(node, result.roles.epoch);
+      this.adoptRecord(result.roles);
       logger.warn({ from: from.name, to: node.name, reason, kind, epoch: cluster.epoch }, `${kind}: ${node.name} is now primary`);
-      events.emit('failover', { from: from.name, to: node.name, reason, at: cluster.lastFailover.at, kind });
+      events.emit('failover', { from: from.name, to: node.name, reason, at: lastFailover.at, kind });
     });
     log.changed.notify();
   }

@@ -1,7 +1,7 @@
 // The replication log as the gateway holds it in memory: appending writes, waiting for their outcome,
 // and the committed positions that read routing needs (per collection, and for the catalog as a whole).
 // The durable copy is the store; this object is rebuilt from it at start-up.
-import type { LogEntry, NewEntry, ReplicationStore, StoredState } from '../store/types.js';
+import type { EntryOutcome, LogEntry, NewEntry, ReplicationStore, StoredState } from '../store/types.js';
 import { Signal } from '../util/signal.js';
 
 /** The primary's answer to a write, as the client will receive it. */
@@ -25,7 +25,8 @@ interface PendingWrite {
 
 /** Key under which catalog-changing entries (collections, databases, tenants, reset) are tracked. */
 export const CATALOG_KEY = '';
-const RECORD_OPS = new Set(['add', 'upsert', 'update', 'delete']);
+/** Entries that change a collection's records (the others change the catalog). */
+export const RECORD_OPS: ReadonlySet<string> = new Set(['add', 'upsert', 'update', 'delete']);
 
 export class ReplicationLog {
   /** Wakes appliers, readers waiting for a caught-up node, and the failover coordinator. */
@@ -39,7 +40,11 @@ export class ReplicationLog {
   private maxCommitted = 0;
   head = 0;
 
-  constructor(readonly store: ReplicationStore) {}
+  /** gatewayId: recorded as each appended entry's origin, to tell this gateway's entries from others'. */
+  constructor(
+    readonly store: ReplicationStore,
+    readonly gatewayId: string,
+  ) {}
 
   load(state: StoredState): void {
     for (const [k, v] of state.lastCommitted) {
@@ -53,7 +58,7 @@ export class ReplicationLog {
 
   /** Appends a write durably and returns its seq plus a promise of the primary's answer. */
   async append(entry: NewEntry, clientHeaders: Record<string, string>): Promise<{ seq: number; result: Promise<WriteResult> }> {
-    const appended = this.store.append(entry);
+    const appended = this.store.append(entry, this.gatewayId);
     this.appending.add(appended);
     let seq: number;
     try {
@@ -93,10 +98,18 @@ export class ReplicationLog {
    * store never delivered: it is marked aborted here); 'wait' when the applier must re-read the log first
    * (the client is withdrawing it, or it is no longer pending: the applier's copy of the log is stale).
    */
-  async claim(seq: number): Promise<{ clientHeaders: Record<string, string>; inDoubt: boolean } | 'wait' | null> {
+  async claim(entry: LogEntry): Promise<{ clientHeaders: Record<string, string>; inDoubt: boolean } | 'wait' | null> {
+    const seq = entry.seq;
+    // A former leaseholder may already have sent it.
+    if (entry.claimed) this.inDoubt.add(seq);
     if (!this.waiters.has(seq) && !this.inDoubt.has(seq)) await Promise.allSettled([...this.appending]);
     const w = this.waiters.get(seq);
     if (w?.aborted) return 'wait';
+    if (!w && entry.origin !== null && entry.origin !== this.gatewayId) {
+      // Another gateway's write: its client waits there. Claimed in the store, so that gateway can no longer
+      // withdraw it; false when it was withdrawn first. (Clients' credentials stay with their own gateway.)
+      return (await this.store.claim(seq)) ? { clientHeaders: {}, inDoubt: this.inDoubt.has(seq) } : 'wait';
+    }
     // Pending entries without a client are normal only when left over from before a restart (in doubt).
     if (!w && !this.inDoubt.has(seq)) return (await this.store.abort(seq)) ? null : 'wait';
     if (w) w.sending = true;
@@ -109,7 +122,7 @@ export class ReplicationLog {
   }
 
   /** Records the outcome of an entry (already durable in the store) and answers its client. */
-  resolve(entry: LogEntry, state: 'committed' | 'rejected', result: WriteResult): void {
+  resolve(entry: Pick<LogEntry, 'seq' | 'op' | 'collectionId'>, state: 'committed' | 'rejected', result: WriteResult): void {
     this.inDoubt.delete(entry.seq);
     if (state === 'committed') {
       if (entry.collectionId) this.lastCommitted.set(entry.collectionId, entry.seq);
@@ -120,6 +133,24 @@ export class ReplicationLog {
     this.waiters.delete(entry.seq);
     w?.resolve(result);
     this.changed.notify();
+  }
+
+  /**
+   * For a gateway without the lease: outcomes the leaseholder recorded, in log order. Answers the clients of
+   * this gateway that wait for them and moves the committed positions reads depend on. Returns the seq up
+   * to which every entry is decided (the next call starts after it).
+   */
+  learn(outcomes: EntryOutcome[], decidedThrough: number): number {
+    for (const o of outcomes) {
+      if (o.state === 'pending') break;
+      decidedThrough = o.seq;
+      this.head = Math.max(this.head, o.seq);
+      // Aborted: withdrawn by the gateway whose client gave up (a leaseholder never aborts another's entry).
+      if (o.state === 'aborted') continue;
+      const answer = o.answer ?? { contentType: 'application/json', body: '{}', nodeId: '' };
+      this.resolve({ seq: o.seq, op: o.op, collectionId: o.collectionId }, o.state, { status: o.status ?? 200, ...answer });
+    }
+    return decidedThrough;
   }
 
   /** The position a node must have reached to serve a read of this collection (read-your-writes). */

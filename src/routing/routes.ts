@@ -3,20 +3,7 @@
 // cannot replicate). What a route is decides where it may be served; nothing else in the gateway parses
 // Chroma paths. Paths are written as Chroma's OpenAPI document writes them, so a test can hold the table
 // against the pinned server's /openapi.json.
-
-export type WriteOp =
-  | 'reset'
-  | 'create_tenant'
-  | 'update_tenant'
-  | 'create_database'
-  | 'delete_database'
-  | 'create_collection'
-  | 'delete_collection'
-  | 'modify_collection'
-  | 'add'
-  | 'upsert'
-  | 'update'
-  | 'delete';
+import type { WriteOp } from '../store/types.js';
 
 export type ReadOp =
   | 'heartbeat'

@@ -3,21 +3,28 @@
 import pg from 'pg';
 import type {
   ApplyRecord,
+  ApplyVerdict,
   CatalogChanges,
+  ClusterRoles,
   LogEntry,
   LogStats,
+  EntryOutcome,
   NewEntry,
+  Promotion,
   ReplicationStore,
   StoredState,
 } from './types.js';
-import { SCHEMA_POSTGRES } from './schema.js';
-import { countWithin, DEFAULT_READ_BYTES, toCollection, toEntry, type Row } from './rows.js';
+import { addedColumns, INITIAL_EPOCH, SCHEMA_POSTGRES } from './schema.js';
+import { countWithin, DEFAULT_READ_BYTES, OUTCOME_COLUMNS, toCollection, toEntry, toOutcome, type Row } from './rows.js';
+
+/** NOTIFY channel: an entry was appended or decided (other gateways wake up instead of waiting for a poll). */
+const CHANNEL = 'chroma_ha_log';
 
 export class PostgresStore implements ReplicationStore {
   readonly kind = 'postgres' as const;
   private readonly pool: pg.Pool;
 
-  constructor(connectionString: string) {
+  constructor(private readonly connectionString: string) {
     this.pool = new pg.Pool({ connectionString, max: 8, connectionTimeoutMillis: 3_000, query_timeout: 10_000 });
     // An idle client losing its server must not crash the gateway: the next query reports it.
     this.pool.on('error', () => {});
@@ -25,22 +32,25 @@ export class PostgresStore implements ReplicationStore {
 
   async init(): Promise<void> {
     await this.pool.query(SCHEMA_POSTGRES);
+    for (const c of addedColumns({ blob: 'BYTEA' })) await this.pool.query(`ALTER TABLE log_entries ADD COLUMN IF NOT EXISTS ${c.name} ${c.definition}`);
+    await this.pool.query(INITIAL_EPOCH);
   }
 
   async close(): Promise<void> {
     await this.pool.end();
   }
 
-  async append(e: NewEntry): Promise<number> {
+  async append(e: NewEntry, origin: string | null): Promise<number> {
     // A seq is handed out at insert but the row is visible only at commit, and appliers read in seq order:
     // appends take turns (a lock per log table, held to commit) so no entry becomes visible after a later one.
     return this.transaction(async (c) => {
       await c.query(`SELECT pg_advisory_xact_lock('log_entries'::regclass::oid::bigint)`);
       const r = await c.query(
-        `INSERT INTO log_entries (op, method, path, body, collection_id, tenant, database_name, state, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) RETURNING seq`,
-        [e.op, e.method, e.path, e.body, e.collectionId, e.tenant, e.database, Date.now()],
+        `INSERT INTO log_entries (op, method, path, body, collection_id, tenant, database_name, state, created_at, origin)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9) RETURNING seq`,
+        [e.op, e.method, e.path, e.body, e.collectionId, e.tenant, e.database, Date.now(), origin],
       );
+      await c.query(`SELECT pg_notify('${CHANNEL}', '')`);
       return Number(r.rows[0].seq);
     });
   }
@@ -56,20 +66,67 @@ export class PostgresStore implements ReplicationStore {
     return r.rows.map(toEntry);
   }
 
-  async recordApply(rec: ApplyRecord): Promise<boolean> {
-    return this.transaction(async (c) => {
+  async recordApply(rec: ApplyRecord): Promise<ApplyVerdict> {
+    return this.transaction(async (c): Promise<ApplyVerdict> => {
       if (rec.outcome) {
+        // FOR SHARE waits for a promotion in progress, and holds promotions off until this outcome commits:
+        // an outcome is either recorded under the epoch it was sent in, or refused.
+        if ((await epochOf(c, 'FOR SHARE')) !== rec.outcome.epoch) return 'stale-epoch';
+        const a = rec.outcome.answer;
         const res = await c.query(
-          `UPDATE log_entries SET state = $1, status = $2, collection_id = COALESCE($3, collection_id), body = COALESCE($5, body)
-           WHERE seq = $4 AND state = 'pending'`,
-          [rec.outcome.state, rec.outcome.status, rec.outcome.collectionId ?? null, rec.seq, rec.outcome.body ?? null],
+          `UPDATE log_entries SET state = $1, status = $2, collection_id = COALESCE($3, collection_id),
+             answer_type = $4, answer_body = $5, answer_node = $6, body = COALESCE($8, body)
+           WHERE seq = $7 AND state = 'pending'`,
+          [rec.outcome.state, rec.outcome.status, rec.outcome.collectionId ?? null, a?.contentType ?? null, a ? Buffer.from(a.body) : null, a?.nodeId ?? null, rec.seq, rec.outcome.body ?? null],
         );
-        if (res.rowCount === 0) return false;
+        if (res.rowCount === 0) return 'already-decided';
+        await c.query(`SELECT pg_notify('${CHANNEL}', '')`);
       }
       await setPosition(c, rec.nodeId, rec.seq);
       if (rec.changes) await writeCatalog(c, rec.changes);
-      return true;
+      return 'recorded';
     });
+  }
+
+  async promote(p: Promotion): Promise<{ promoted: boolean; roles: ClusterRoles }> {
+    return this.transaction(async (c) => {
+      const epoch = await epochOf(c, 'FOR UPDATE');
+      if (epoch !== p.expectedEpoch) return { promoted: false, roles: await rolesOf(c) };
+      const count = Number((await c.query(`SELECT value FROM cluster_state WHERE key = 'failover_count'`)).rows[0]?.value ?? 0);
+      const set = `INSERT INTO cluster_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+      await c.query(set, ['primary', p.primaryId]);
+      await c.query(set, ['epoch', String(epoch + 1)]);
+      await c.query(set, ['failover_count', String(count + 1)]);
+      await c.query(set, ['last_failover', p.lastFailover]);
+      return { promoted: true, roles: { primaryId: p.primaryId, epoch: epoch + 1, failoverCount: count + 1, lastFailover: p.lastFailover } };
+    });
+  }
+
+  async acquireLease(holder: string, ttlMs: number): Promise<{ holder: string; expiresInMs: number }> {
+    // PostgreSQL's clock decides expiry, so gateways on different machines agree on it.
+    const r = await this.pool.query(
+      `WITH now_ms AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS t),
+       taken AS (
+         INSERT INTO applier_lease (name, holder, expires_at) SELECT 'applier', $1, t + $2 FROM now_ms
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE applier_lease.holder = excluded.holder OR applier_lease.expires_at < (SELECT t FROM now_ms)
+         RETURNING holder, expires_at)
+       SELECT holder, expires_at - (SELECT t FROM now_ms) AS left_ms FROM taken
+       UNION ALL
+       SELECT holder, expires_at - (SELECT t FROM now_ms) FROM applier_lease WHERE name = 'applier' AND NOT EXISTS (SELECT 1 FROM taken)`,
+      [holder, ttlMs],
+    );
+    // Empty only when another gateway's first insert committed after this statement's snapshot: not ours.
+    const row = r.rows[0] as Row | undefined;
+    return { holder: String(row?.holder ?? ''), expiresInMs: Number(row?.left_ms ?? 0) };
+  }
+
+  async releaseLease(holder: string): Promise<void> {
+    await this.pool.query(`DELETE FROM applier_lease WHERE name = 'applier' AND holder = $1`, [holder]);
+  }
+
+  async readRoles(): Promise<ClusterRoles> {
+    return rolesOf(this.pool);
   }
 
   async advancePosition(nodeId: string, seq: number): Promise<void> {
@@ -77,31 +134,80 @@ export class PostgresStore implements ReplicationStore {
   }
 
   async abort(seq: number): Promise<boolean> {
-    const r = await this.pool.query(`UPDATE log_entries SET state = 'aborted' WHERE seq = $1 AND state = 'pending'`, [seq]);
+    const r = await this.pool.query(`UPDATE log_entries SET state = 'aborted' WHERE seq = $1 AND state = 'pending' AND claimed = 0`, [seq]);
     return (r.rowCount ?? 0) > 0;
+  }
+
+  async claim(seq: number): Promise<boolean> {
+    const r = await this.pool.query(`UPDATE log_entries SET claimed = 1 WHERE seq = $1 AND state = 'pending'`, [seq]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async outcomesAfter(seq: number, limit: number): Promise<EntryOutcome[]> {
+    const r = await this.pool.query(`SELECT ${OUTCOME_COLUMNS} FROM log_entries WHERE seq > $1 ORDER BY seq LIMIT $2`, [seq, limit]);
+    return (r.rows as Row[]).map(toOutcome);
+  }
+
+  async readPositions(): Promise<Map<string, number>> {
+    const r = await this.pool.query('SELECT node_id, applied_seq FROM node_positions');
+    return new Map((r.rows as Row[]).map((p) => [String(p.node_id), Number(p.applied_seq)]));
+  }
+
+  async readCatalog(): Promise<Pick<StoredState, 'collections' | 'mappings'>> {
+    const collections = (await this.pool.query('SELECT * FROM collections')).rows.map(toCollection);
+    const mappings = ((await this.pool.query('SELECT * FROM node_collections')).rows as Row[]).map((m) => ({
+      stableId: String(m.stable_id),
+      nodeId: String(m.node_id),
+      localId: String(m.local_id),
+    }));
+    return { collections, mappings };
+  }
+
+  async head(): Promise<number> {
+    return Number((await this.pool.query('SELECT COALESCE(MAX(seq), 0) AS h FROM log_entries')).rows[0].h);
+  }
+
+  async watch(onChange: () => void): Promise<() => Promise<void>> {
+    // A dedicated connection (LISTEN is per session). If it is lost, callers still poll; it is re-opened.
+    let client: pg.Client | null = null;
+    let stopped = false;
+    let retry: NodeJS.Timeout | null = null;
+    const open = async () => {
+      const c = new pg.Client({ connectionString: this.connectionString, connectionTimeoutMillis: 3_000 });
+      c.on('error', () => reopen());
+      c.on('notification', () => onChange());
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${CHANNEL}`);
+        if (stopped) await c.end();
+        else client = c;
+      } catch {
+        await c.end().catch(() => undefined);
+        reopen();
+      }
+    };
+    const reopen = () => {
+      const old = client;
+      client = null;
+      void old?.end().catch(() => undefined);
+      if (!stopped && !retry) retry = setTimeout(() => ((retry = null), void open()), 1_000);
+    };
+    await open();
+    return async () => {
+      stopped = true;
+      if (retry) clearTimeout(retry);
+      await client?.end().catch(() => undefined);
+    };
   }
 
   async saveCatalog(changes: CatalogChanges): Promise<void> {
     await this.transaction((c) => writeCatalog(c, changes));
   }
 
-  async setClusterValue(key: string, value: string): Promise<void> {
-    await this.pool.query(
-      'INSERT INTO cluster_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-      [key, value],
-    );
-  }
-
   async loadState(): Promise<StoredState> {
     const q = async (sql: string) => (await this.pool.query(sql)).rows as Row[];
-    const collections = (await q('SELECT * FROM collections')).map(toCollection);
-    const mappings = (await q('SELECT * FROM node_collections')).map((m) => ({
-      stableId: String(m.stable_id),
-      nodeId: String(m.node_id),
-      localId: String(m.local_id),
-    }));
-    const positions = new Map((await q('SELECT node_id, applied_seq FROM node_positions')).map((p) => [String(p.node_id), Number(p.applied_seq)]));
-    const cluster = new Map((await q('SELECT key, value FROM cluster_state')).map((c) => [String(c.key), String(c.value)]));
+    const { collections, mappings } = await this.readCatalog();
+    const positions = await this.readPositions();
     const lastCommitted = new Map(
       (await q(`SELECT COALESCE(collection_id, '') AS c, MAX(seq) AS s FROM log_entries WHERE state = 'committed' GROUP BY collection_id`)).map(
         (r) => [String(r.c), Number(r.s)],
@@ -113,7 +219,7 @@ export class PostgresStore implements ReplicationStore {
     if (catalog && catalog.s !== null) lastCommitted.set('', Number(catalog.s));
     const pendingSeqs = (await q(`SELECT seq FROM log_entries WHERE state = 'pending' ORDER BY seq`)).map((r) => Number(r.seq));
     const [h] = await q('SELECT COALESCE(MAX(seq), 0) AS h FROM log_entries');
-    return { collections, mappings, positions, cluster, lastCommitted, pendingSeqs, head: Number(h?.h ?? 0) };
+    return { collections, mappings, positions, lastCommitted, pendingSeqs, head: Number(h?.h ?? 0) };
   }
 
   async stats(): Promise<LogStats> {
@@ -159,6 +265,22 @@ export class PostgresStore implements ReplicationStore {
 }
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
+async function epochOf(c: Queryable, lock: 'FOR SHARE' | 'FOR UPDATE' | '' = ''): Promise<number> {
+  const r = await c.query(`SELECT value FROM cluster_state WHERE key = 'epoch' ${lock}`);
+  return Number(r.rows[0]?.value ?? 0);
+}
+
+async function rolesOf(c: Queryable): Promise<ClusterRoles> {
+  const r = await c.query(`SELECT key, value FROM cluster_state WHERE key IN ('primary', 'epoch', 'failover_count', 'last_failover')`);
+  const get = (k: string) => (r.rows as Row[]).find((x) => x.key === k)?.value as string | undefined;
+  return {
+    primaryId: get('primary') ?? null,
+    epoch: Number(get('epoch') ?? 0),
+    failoverCount: Number(get('failover_count') ?? 0),
+    lastFailover: get('last_failover') ?? null,
+  };
+}
 
 async function setPosition(c: Queryable, nodeId: string, seq: number): Promise<void> {
   await c.query(

@@ -1,5 +1,5 @@
 // Row -> object conversion shared by both stores (column names are identical in SQLite and PostgreSQL).
-import type { CollectionRecord, LogEntry } from './types.js';
+import type { CollectionRecord, EntryOutcome, LogEntry } from './types.js';
 
 export type Row = Record<string, unknown>;
 
@@ -29,6 +29,30 @@ export function toEntry(r: Row): LogEntry {
     state: r.state as LogEntry['state'],
     status: r.status === null ? null : Number(r.status),
     createdAt: Number(r.created_at),
+    origin: r.origin === null || r.origin === undefined ? null : String(r.origin),
+    claimed: Boolean(Number(r.claimed ?? 0)),
+  };
+}
+
+/** The columns toOutcome reads: everything but the request body. */
+export const OUTCOME_COLUMNS = 'seq, op, state, status, collection_id, origin, answer_type, answer_body, answer_node';
+
+export function toOutcome(r: Row): EntryOutcome {
+  return {
+    seq: Number(r.seq),
+    op: r.op as EntryOutcome['op'],
+    state: r.state as EntryOutcome['state'],
+    status: r.status === null ? null : Number(r.status),
+    collectionId: r.collection_id === null ? null : String(r.collection_id),
+    origin: r.origin === null ? null : String(r.origin),
+    answer:
+      r.answer_node === null || r.answer_node === undefined
+        ? null
+        : {
+            contentType: r.answer_type === null ? undefined : String(r.answer_type),
+            body: r.answer_body === null ? '' : Buffer.from(r.answer_body as Uint8Array).toString('utf8'),
+            nodeId: String(r.answer_node),
+          },
   };
 }
 

@@ -13,7 +13,12 @@ CREATE TABLE IF NOT EXISTS log_entries (
   database_name TEXT,
   state TEXT NOT NULL,
   status INTEGER,
-  created_at ${t.bigint} NOT NULL
+  created_at ${t.bigint} NOT NULL,
+  origin TEXT,
+  claimed INTEGER NOT NULL DEFAULT 0,
+  answer_type TEXT,
+  answer_body ${t.blob},
+  answer_node TEXT
 );
 CREATE INDEX IF NOT EXISTS log_entries_state ON log_entries (state, seq);
 CREATE INDEX IF NOT EXISTS log_entries_collection ON log_entries (collection_id, state);
@@ -40,8 +45,35 @@ CREATE TABLE IF NOT EXISTS cluster_state (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS applier_lease (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at ${t.bigint} NOT NULL
+);
 `;
 }
 
 export const SCHEMA_SQLITE = schema({ serial: 'INTEGER PRIMARY KEY AUTOINCREMENT', blob: 'BLOB', bigint: 'INTEGER' });
 export const SCHEMA_POSTGRES = schema({ serial: 'BIGSERIAL PRIMARY KEY', blob: 'BYTEA', bigint: 'BIGINT' });
+
+/**
+ * The epoch row exists from the start, so that recording an outcome can lock it against a concurrent
+ * promotion (a row that does not exist yet cannot be locked).
+ */
+export const INITIAL_EPOCH = `INSERT INTO cluster_state (key, value) VALUES ('epoch', '0') ON CONFLICT (key) DO NOTHING`;
+
+/**
+ * Columns added to log_entries after the first release (several gateways on one store): a log created
+ * before them gets them on start-up. origin: the gateway that appended the entry; claimed: a leaseholder
+ * started sending it (it can no longer be withdrawn, and a successor must replay it with tolerance);
+ * answer_*: the primary's answer, so that the gateway whose client waits can answer it.
+ */
+export function addedColumns(t: { blob: string }): Array<{ name: string; definition: string }> {
+  return [
+    { name: 'origin', definition: 'TEXT' },
+    { name: 'claimed', definition: 'INTEGER NOT NULL DEFAULT 0' },
+    { name: 'answer_type', definition: 'TEXT' },
+    { name: 'answer_body', definition: t.blob },
+    { name: 'answer_node', definition: 'TEXT' },
+  ];
+}

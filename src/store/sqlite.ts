@@ -5,15 +5,19 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type {
   ApplyRecord,
+  ApplyVerdict,
   CatalogChanges,
+  ClusterRoles,
   LogEntry,
   LogStats,
+  EntryOutcome,
   NewEntry,
+  Promotion,
   ReplicationStore,
   StoredState,
 } from './types.js';
-import { SCHEMA_SQLITE } from './schema.js';
-import { countWithin, DEFAULT_READ_BYTES, toCollection, toEntry, type Row } from './rows.js';
+import { addedColumns, INITIAL_EPOCH, SCHEMA_SQLITE } from './schema.js';
+import { countWithin, DEFAULT_READ_BYTES, OUTCOME_COLUMNS, toCollection, toEntry, toOutcome, type Row } from './rows.js';
 
 export class SqliteStore implements ReplicationStore {
   readonly kind = 'sqlite' as const;
@@ -28,19 +32,24 @@ export class SqliteStore implements ReplicationStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA_SQLITE);
+    const present = new Set((this.db.prepare('PRAGMA table_info(log_entries)').all() as Row[]).map((c) => String(c.name)));
+    for (const c of addedColumns({ blob: 'BLOB' })) {
+      if (!present.has(c.name)) this.db.exec(`ALTER TABLE log_entries ADD COLUMN ${c.name} ${c.definition}`);
+    }
+    this.db.exec(INITIAL_EPOCH);
   }
 
   async close(): Promise<void> {
     this.db?.close();
   }
 
-  async append(e: NewEntry): Promise<number> {
+  async append(e: NewEntry, origin: string | null): Promise<number> {
     const r = this.db
       .prepare(
-        `INSERT INTO log_entries (op, method, path, body, collection_id, tenant, database_name, state, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+        `INSERT INTO log_entries (op, method, path, body, collection_id, tenant, database_name, state, created_at, origin)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
       )
-      .run(e.op, e.method, e.path, e.body, e.collectionId, e.tenant, e.database, Date.now());
+      .run(e.op, e.method, e.path, e.body, e.collectionId, e.tenant, e.database, Date.now(), origin);
     return Number(r.lastInsertRowid);
   }
 
@@ -54,28 +63,81 @@ export class SqliteStore implements ReplicationStore {
     return rows.map(toEntry);
   }
 
-  async recordApply(r: ApplyRecord): Promise<boolean> {
+  async recordApply(r: ApplyRecord): Promise<ApplyVerdict> {
     // A replica's progress needs no fsync of its own: replaying entries is harmless, and the next
     // outcome commit (synchronous=FULL) makes it durable anyway. Only outcomes are acknowledged.
     if (!r.outcome) return this.withoutFsync(() => this.applyTransaction(r));
     return this.applyTransaction(r);
   }
 
-  private applyTransaction(r: ApplyRecord): boolean {
-    return this.db.transaction(() => {
+  private applyTransaction(r: ApplyRecord): ApplyVerdict {
+    return this.db.transaction((): ApplyVerdict => {
       if (r.outcome) {
+        if (this.epoch() !== r.outcome.epoch) return 'stale-epoch';
+        const a = r.outcome.answer;
         const res = this.db
           .prepare(
-            `UPDATE log_entries SET state = ?, status = ?, collection_id = COALESCE(?, collection_id), body = COALESCE(?, body)
+            `UPDATE log_entries SET state = ?, status = ?, collection_id = COALESCE(?, collection_id),
+               answer_type = ?, answer_body = ?, answer_node = ?, body = COALESCE(?, body)
              WHERE seq = ? AND state = 'pending'`,
           )
-          .run(r.outcome.state, r.outcome.status, r.outcome.collectionId ?? null, r.outcome.body ?? null, r.seq);
-        if (res.changes === 0) return false;
+          .run(r.outcome.state, r.outcome.status, r.outcome.collectionId ?? null, a?.contentType ?? null, a ? Buffer.from(a.body) : null, a?.nodeId ?? null, r.outcome.body ?? null, r.seq);
+        if (res.changes === 0) return 'already-decided';
       }
       this.setPosition(r.nodeId, r.seq);
       if (r.changes) this.writeCatalog(r.changes);
-      return true;
-    })();
+      return 'recorded';
+    }).immediate();
+  }
+
+  async promote(p: Promotion): Promise<{ promoted: boolean; roles: ClusterRoles }> {
+    return this.db.transaction(() => {
+      if (this.epoch() !== p.expectedEpoch) return { promoted: false, roles: this.roles() };
+      const count = Number(this.clusterValue('failover_count') ?? 0);
+      this.setClusterValue('primary', p.primaryId);
+      this.setClusterValue('epoch', String(p.expectedEpoch + 1));
+      this.setClusterValue('failover_count', String(count + 1));
+      this.setClusterValue('last_failover', p.lastFailover);
+      return { promoted: true, roles: this.roles() };
+    }).immediate();
+  }
+
+  async acquireLease(holder: string, ttlMs: number): Promise<{ holder: string; expiresInMs: number }> {
+    // A SQLite log belongs to the one gateway that opened it: the lease is always its own, at once after a
+    // restart too (a predecessor killed with -9 never holds it against its successor).
+    this.db
+      .prepare(
+        `INSERT INTO applier_lease (name, holder, expires_at) VALUES ('applier', ?, ?)
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at`,
+      )
+      .run(holder, Date.now() + ttlMs);
+    return { holder, expiresInMs: ttlMs };
+  }
+
+  async releaseLease(holder: string): Promise<void> {
+    this.db.prepare(`DELETE FROM applier_lease WHERE name = 'applier' AND holder = ?`).run(holder);
+  }
+
+  async readRoles(): Promise<ClusterRoles> {
+    return this.roles();
+  }
+
+  private roles(): ClusterRoles {
+    return {
+      primaryId: this.clusterValue('primary'),
+      epoch: this.epoch(),
+      failoverCount: Number(this.clusterValue('failover_count') ?? 0),
+      lastFailover: this.clusterValue('last_failover'),
+    };
+  }
+
+  private epoch(): number {
+    return Number(this.clusterValue('epoch') ?? 0);
+  }
+
+  private clusterValue(key: string): string | null {
+    const r = this.db.prepare('SELECT value FROM cluster_state WHERE key = ?').get(key) as Row | undefined;
+    return r ? String(r.value) : null;
   }
 
   async advancePosition(nodeId: string, seq: number): Promise<void> {
@@ -92,30 +154,54 @@ export class SqliteStore implements ReplicationStore {
   }
 
   async abort(seq: number): Promise<boolean> {
-    return this.db.prepare(`UPDATE log_entries SET state = 'aborted' WHERE seq = ? AND state = 'pending'`).run(seq).changes > 0;
+    return this.db.prepare(`UPDATE log_entries SET state = 'aborted' WHERE seq = ? AND state = 'pending' AND claimed = 0`).run(seq).changes > 0;
   }
 
-  async saveCatalog(changes: CatalogChanges): Promise<void> {
-    this.db.transaction(() => this.writeCatalog(changes))();
+  async claim(seq: number): Promise<boolean> {
+    return this.db.prepare(`UPDATE log_entries SET claimed = 1 WHERE seq = ? AND state = 'pending'`).run(seq).changes > 0;
   }
 
-  async setClusterValue(key: string, value: string): Promise<void> {
-    this.db
-      .prepare('INSERT INTO cluster_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
-      .run(key, value);
+  async outcomesAfter(seq: number, limit: number): Promise<EntryOutcome[]> {
+    return (this.db.prepare(`SELECT ${OUTCOME_COLUMNS} FROM log_entries WHERE seq > ? ORDER BY seq LIMIT ?`).all(seq, limit) as Row[]).map(toOutcome);
   }
 
-  async loadState(): Promise<StoredState> {
+  async readPositions(): Promise<Map<string, number>> {
+    const rows = this.db.prepare('SELECT node_id, applied_seq FROM node_positions').all() as Row[];
+    return new Map(rows.map((p) => [String(p.node_id), Number(p.applied_seq)]));
+  }
+
+  async readCatalog(): Promise<Pick<StoredState, 'collections' | 'mappings'>> {
     const collections = (this.db.prepare('SELECT * FROM collections').all() as Row[]).map(toCollection);
     const mappings = (this.db.prepare('SELECT * FROM node_collections').all() as Row[]).map((m) => ({
       stableId: String(m.stable_id),
       nodeId: String(m.node_id),
       localId: String(m.local_id),
     }));
-    const positions = new Map(
-      (this.db.prepare('SELECT node_id, applied_seq FROM node_positions').all() as Row[]).map((p) => [String(p.node_id), Number(p.applied_seq)]),
-    );
-    const cluster = new Map((this.db.prepare('SELECT key, value FROM cluster_state').all() as Row[]).map((c) => [String(c.key), String(c.value)]));
+    return { collections, mappings };
+  }
+
+  async head(): Promise<number> {
+    return Number((this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS h FROM log_entries').get() as Row).h);
+  }
+
+  /** One gateway per SQLite file: nobody else appends or decides. */
+  async watch(): Promise<() => Promise<void>> {
+    return async () => undefined;
+  }
+
+  async saveCatalog(changes: CatalogChanges): Promise<void> {
+    this.db.transaction(() => this.writeCatalog(changes))();
+  }
+
+  private setClusterValue(key: string, value: string): void {
+    this.db
+      .prepare('INSERT INTO cluster_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+      .run(key, value);
+  }
+
+  async loadState(): Promise<StoredState> {
+    const { collections, mappings } = await this.readCatalog();
+    const positions = await this.readPositions();
     const lastCommitted = new Map(
       (
         this.db
@@ -132,8 +218,8 @@ export class SqliteStore implements ReplicationStore {
     const pendingSeqs = (this.db.prepare(`SELECT seq FROM log_entries WHERE state = 'pending' ORDER BY seq`).all() as Row[]).map((r) =>
       Number(r.seq),
     );
-    const head = Number((this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS h FROM log_entries').get() as Row).h);
-    return { collections, mappings, positions, cluster, lastCommitted, pendingSeqs, head };
+    const head = await this.head();
+    return { collections, mappings, positions, lastCommitted, pendingSeqs, head };
   }
 
   async stats(): Promise<LogStats> {

@@ -1,7 +1,21 @@
 // The replication store's contract: the ordered write log, each node's applied position, the
 // collection catalog (stable id -> per-node local ids) and small cluster state. SQLite and PostgreSQL
 // implement it identically; everything above this interface is store-agnostic.
-import type { WriteOp } from '../routing/routes.js';
+
+/** The operation a log entry performs (a write route of Chroma's API). */
+export type WriteOp =
+  | 'reset'
+  | 'create_tenant'
+  | 'update_tenant'
+  | 'create_database'
+  | 'delete_database'
+  | 'create_collection'
+  | 'delete_collection'
+  | 'modify_collection'
+  | 'add'
+  | 'upsert'
+  | 'update'
+  | 'delete';
 
 /** pending: logged, outcome not yet known; committed/rejected: the primary's answer; aborted: never applied anywhere. */
 export type EntryState = 'pending' | 'committed' | 'rejected' | 'aborted';
@@ -23,6 +37,29 @@ export interface LogEntry extends NewEntry {
   state: EntryState;
   status: number | null;
   createdAt: number;
+  /** The gateway that appended it (null for entries logged before several gateways could share a log). */
+  origin: string | null;
+  /** A leaseholder started sending it: it cannot be withdrawn, and may already have reached the primary. */
+  claimed: boolean;
+}
+
+/** The primary's answer to a write, kept with its outcome for the gateway whose client is waiting. */
+export interface StoredAnswer {
+  contentType: string | undefined;
+  body: string;
+  /** The node that answered (ids in the body are that node's own). */
+  nodeId: string;
+}
+
+/** An entry's outcome as another gateway reads it: no request body. */
+export interface EntryOutcome {
+  seq: number;
+  op: WriteOp;
+  state: EntryState;
+  status: number | null;
+  collectionId: string | null;
+  origin: string | null;
+  answer: StoredAnswer | null;
 }
 
 export interface CollectionRecord {
@@ -50,22 +87,39 @@ export interface CatalogChanges {
 export interface ApplyRecord {
   nodeId: string;
   seq: number;
-  /** Set when this apply decided the entry's outcome (the primary applying a pending entry). */
-  outcome?: {
-    state: 'committed' | 'rejected';
-    status: number;
-    collectionId?: string | null;
-    /** Replaces the logged body: what the primary was actually sent (see replication/update-guard.ts). */
-    body?: Buffer;
-  };
+  /**
+   * Set when this apply decided the entry's outcome (the primary applying a pending entry). `epoch` is the
+   * epoch the entry was sent under: an outcome from an epoch older than the store's is refused (fencing).
+   * `body` replaces the logged body: what the primary was actually sent (see replication/update-guard.ts).
+   */
+  outcome?: { state: 'committed' | 'rejected'; status: number; collectionId?: string | null; epoch: number; body?: Buffer; answer?: StoredAnswer };
   changes?: CatalogChanges;
+}
+
+/** What became of an ApplyRecord: written, or refused because the entry was decided or the epoch moved on. */
+export type ApplyVerdict = 'recorded' | 'already-decided' | 'stale-epoch';
+
+/** Who is primary, under which epoch, as the store records it: the cluster's authority on roles. */
+export interface ClusterRoles {
+  primaryId: string | null;
+  epoch: number;
+  failoverCount: number;
+  /** The last role change (JSON written by the promoter), for /status. */
+  lastFailover: string | null;
+}
+
+export interface Promotion {
+  /** The epoch the promoter believes current; the promotion fails if the store holds another. */
+  expectedEpoch: number;
+  primaryId: string;
+  /** Kept with the roles for /status after a restart (JSON). */
+  lastFailover: string;
 }
 
 export interface StoredState {
   collections: CollectionRecord[];
   mappings: Mapping[];
   positions: Map<string, number>;
-  cluster: Map<string, string>;
   /** Highest committed seq per collection (stable id), and for catalog-changing entries under key ''. */
   lastCommitted: Map<string, number>;
   pendingSeqs: number[];
@@ -82,20 +136,48 @@ export interface ReplicationStore {
   readonly kind: 'sqlite' | 'postgres';
   init(): Promise<void>;
   close(): Promise<void>;
-  append(entry: NewEntry): Promise<number>;
+  /** Appends a pending entry for `origin` (the appending gateway's id) and returns its seq. */
+  append(entry: NewEntry, origin: string | null): Promise<number>;
   /** Entries with seq > afterSeq, in order: at most `limit`, and bodies within `maxBytes` (but at least one entry). */
   readAfter(afterSeq: number, limit: number, maxBytes?: number): Promise<LogEntry[]>;
   /**
    * Records that a node applied an entry, atomically with its position and catalog changes.
-   * With an outcome, succeeds only if the entry is still pending (returns false otherwise, writing nothing).
+   * With an outcome, succeeds only if the entry is still pending and the outcome's epoch is the store's
+   * current one; otherwise writes nothing and says why.
    */
-  recordApply(record: ApplyRecord): Promise<boolean>;
+  recordApply(record: ApplyRecord): Promise<ApplyVerdict>;
+  /**
+   * One transaction: if the stored epoch equals expectedEpoch, records the new primary, epoch + 1, the
+   * failover count + 1 and the record. Returns the roles now stored, and whether this call made them.
+   */
+  promote(promotion: Promotion): Promise<{ promoted: boolean; roles: ClusterRoles }>;
+  readRoles(): Promise<ClusterRoles>;
+  /**
+   * Takes the applier lease for `holder` for ttlMs (by the store's clock) if it is free, expired or already
+   * theirs. Returns who holds it afterwards and in how many ms (by the store's clock) their lease expires.
+   */
+  acquireLease(holder: string, ttlMs: number): Promise<{ holder: string; expiresInMs: number }>;
+  /** Gives the lease up at once (a clean shutdown), if `holder` still has it. */
+  releaseLease(holder: string): Promise<void>;
   /** Moves a node's position past entries that do not concern it (rejected, aborted, not held). */
   advancePosition(nodeId: string, seq: number): Promise<void>;
-  /** pending -> aborted; false when the entry already has an outcome. */
+  /** pending -> aborted; false when the entry already has an outcome or a leaseholder claimed it. */
   abort(seq: number): Promise<boolean>;
+  /** Marks a pending entry as being sent (it can no longer be aborted); false when it is no longer pending. */
+  claim(seq: number): Promise<boolean>;
+  /** Entries after seq in order, without request bodies: how a gateway without the lease learns outcomes. */
+  outcomesAfter(seq: number, limit: number): Promise<EntryOutcome[]>;
+  /** Each node's applied position, as the leaseholder publishes it. */
+  readPositions(): Promise<Map<string, number>>;
+  readCatalog(): Promise<Pick<StoredState, 'collections' | 'mappings'>>;
+  /** Highest seq appended. */
+  head(): Promise<number>;
+  /**
+   * Calls `onChange` when another gateway appends or decides an entry (PostgreSQL LISTEN/NOTIFY). Returns
+   * a function that stops listening. A store with a single gateway has nothing to listen for.
+   */
+  watch(onChange: () => void): Promise<() => Promise<void>>;
   saveCatalog(changes: CatalogChanges): Promise<void>;
-  setClusterValue(key: string, value: string): Promise<void>;
   loadState(): Promise<StoredState>;
   stats(): Promise<LogStats>;
   /** Creation time (ms) of the first entry after seq that a node still has to apply, or null. */

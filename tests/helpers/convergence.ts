@@ -3,6 +3,7 @@
 // gateway's /status until every node reports itself in sync.
 import { COLLECTIONS, http, waitFor } from './cluster.js';
 import { recordsOnNode, type RecordRow } from './replication.js';
+import type { GatewayStatus } from '../../src/status/schema.js';
 
 export interface CollectionContent {
   name: string;
@@ -45,11 +46,7 @@ export async function waitStatusInSync(gatewayBase: string, timeoutMs = 60_000):
   );
 }
 
-export interface StatusBody {
-  primary: string;
-  nodes: Array<{ name: string; health: string; syncState: string; appliedPosition: number; lagEntries: number; divergedReason: string | null }>;
-  log: { head: number; committedHead: number; pendingWrites: number; storeReachable: boolean; entries: number | null };
-}
+export type StatusBody = GatewayStatus;
 
 /** Object keys sorted recursively, so metadata compares equal whatever order a node returns it in. */
 export function canonical(v: unknown): unknown {

@@ -79,28 +79,38 @@ const ok = { ok: true, latencyMs: 2, error: null };
 const fail = { ok: false, latencyMs: null, error: 'connect ECONNREFUSED 127.0.0.1:9' };
 
 function statusView(over: { count?: number; last?: GatewayStatusView['failovers']['last']; replica?: Partial<GatewayStatusView['nodes'][number]>; primaryName?: string }): GatewayStatusView {
-  const node = (name: string, port: number, role: string) => ({
+  const node = (name: string, port: number, role: 'primary' | 'replica'): GatewayStatusView['nodes'][number] => ({
     name,
     url: `http://127.0.0.1:${port}`,
     role,
+    priority: 0,
     health: 'up',
     healthSince: new Date(0).toISOString(),
+    consecutiveFailures: 0,
+    consecutiveSuccesses: 1,
+    lastCheck: null,
+    latencyMs: 1,
+    lastError: null,
     appliedPosition: 10,
     lagEntries: 0,
     lagSeconds: 0,
     syncState: 'in-sync',
     divergedReason: null,
+    inFlight: 0,
   });
   const primaryName = over.primaryName ?? 'primary';
   return {
     status: 'healthy',
+    version: '0.0.0',
+    uptimeSeconds: 1,
     primary: primaryName,
+    epoch: over.count ?? 0,
     failovers: { count: over.count ?? 0, last: over.last ?? null },
     nodes: [
       node('primary', 9001, primaryName === 'primary' ? 'primary' : 'replica'),
       { ...node('replica-1', 9002, primaryName === 'replica-1' ? 'primary' : 'replica'), ...over.replica },
     ],
-    log: { committedHead: 10, pendingWrites: 0 },
+    log: { store: 'sqlite', storeReachable: true, head: 10, committedHead: 10, entries: 10, bytes: 100, pendingWrites: 0 },
   };
 }
 
@@ -135,9 +145,9 @@ function scriptedAlerts(): Alert[] {
   step(true, true, gw(null, false));
   step(true, true, gw(null, false)); // gateway unreachable
   step(true, true, gw(base)); // reachable
-  const failover = { at: t, from: 'primary', to: 'replica-1', reason: 'primary primary is down: refused', kind: 'failover' };
+  const failover = { at: t, from: 'primary', to: 'replica-1', reason: 'primary primary is down: refused', kind: 'failover' as const };
   step(true, true, gw(statusView({ count: 1, last: failover, primaryName: 'replica-1' })));
-  const switchover = { at: t, from: 'replica-1', to: 'primary', reason: 'primary has priority 100', kind: 'switchover' };
+  const switchover = { at: t, from: 'replica-1', to: 'primary', reason: 'primary has priority 100', kind: 'switchover' as const };
   step(true, true, gw(statusView({ count: 2, last: switchover })));
   const lagging = statusView({ count: 2, last: switchover, replica: { lagEntries: 9, lagSeconds: 3 } });
   step(true, true, gw(lagging));

@@ -1,0 +1,66 @@
+// The gateway's GET /status document, defined once: the gateway's status.ts is typed by it, and the monitor,
+// `chroma-ha failover-test` and the tests parse it with it. Depends on nothing but zod, so any part of the
+// code base may use it. Unknown keys are stripped when parsing, so a newer gateway's extra fields are ignored.
+import { z } from 'zod';
+
+const iso = z.string();
+
+export const decisionSchema = z.object({
+  at: iso,
+  action: z.enum(['none', 'follow', 'failover', 'switchover']),
+  /** The node the action concerns (new primary), null for 'none'. */
+  target: z.string().nullable(),
+  reason: z.string(),
+});
+
+export const nodeStatusSchema = z.object({
+  name: z.string(),
+  url: z.string(),
+  role: z.enum(['primary', 'replica']),
+  priority: z.number(),
+  health: z.enum(['unknown', 'up', 'down']),
+  healthSince: iso,
+  consecutiveFailures: z.number(),
+  consecutiveSuccesses: z.number(),
+  lastCheck: iso.nullable(),
+  latencyMs: z.number().nullable(),
+  lastError: z.string().nullable(),
+  appliedPosition: z.number(),
+  lagEntries: z.number(),
+  lagSeconds: z.number(),
+  syncState: z.enum(['syncing', 'in-sync', 'diverged']),
+  divergedReason: z.string().nullable(),
+  inFlight: z.number(),
+});
+
+export const gatewayStatusSchema = z.object({
+  status: z.enum(['healthy', 'degraded', 'unhealthy']),
+  version: z.string(),
+  uptimeSeconds: z.number(),
+  primary: z.string(),
+  epoch: z.number(),
+  failovers: z.object({
+    count: z.number(),
+    last: z
+      .object({ at: z.number(), from: z.string().nullable(), to: z.string(), reason: z.string(), kind: z.enum(['failover', 'switchover']) })
+      .nullable(),
+  }),
+  /** The failover coordinator's last decision and last action, each with its reason. */
+  decision: z.object({ last: decisionSchema.nullable(), lastAction: decisionSchema.nullable() }).optional(),
+  /** The applier lease: this gateway's id, whether it holds the lease, and who does. */
+  lease: z.object({ gateway: z.string(), held: z.boolean(), holder: z.string().nullable(), expiresAt: iso.nullable() }).optional(),
+  nodes: z.array(nodeStatusSchema).min(1),
+  log: z.object({
+    store: z.enum(['sqlite', 'postgres']),
+    storeReachable: z.boolean(),
+    head: z.number(),
+    committedHead: z.number(),
+    entries: z.number().nullable(),
+    bytes: z.number().nullable(),
+    pendingWrites: z.number(),
+  }),
+});
+
+export type GatewayStatus = z.infer<typeof gatewayStatusSchema>;
+export type NodeStatus = z.infer<typeof nodeStatusSchema>;
+export type DecisionStatus = z.infer<typeof decisionSchema>;
