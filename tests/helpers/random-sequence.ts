@@ -1,6 +1,6 @@
-// Issues 3 and 8: a seeded random sequence of mixed operations (collection create/delete/modify,
-// re-creation of deleted names, add/upsert/update/delete with documents and metadata, updates that carry
-// embeddings for ids that do not exist yet followed by adds of those ids, get and query reads, and requests
+// The random-sequence test (issues 3 and 8), shared by its SQLite and PostgreSQL files. A seeded random
+// sequence of mixed operations (collection create/delete/modify, re-creation of deleted names,
+// add/upsert/update/delete with documents and metadata, updates that carry embeddings for ids that do not exist yet followed by adds of those ids, get and query reads, and requests
 // Chroma rejects) goes through the gateway (primary + two replicas) and, identically, straight to a
 // reference Chroma. Every answer must match the reference's as it is given; at random points of each lane,
 // every node's content of that lane's collections must equal the reference's; at the end the three nodes
@@ -16,9 +16,9 @@
 // the gateway still sees concurrent writes from several clients.
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { COLLECTIONS, Harness, PATIENT_PROBES, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
-import { canonical, nodeContent, waitStatusInSync } from '../helpers/convergence.js';
-import { recordsOnNode } from '../helpers/replication.js';
+import { COLLECTIONS, Harness, PATIENT_PROBES, gatewayUrl, http, waitFor } from './cluster.js';
+import { canonical, nodeContent, waitStatusInSync } from './convergence.js';
+import { recordsOnNode } from './replication.js';
 import type { Gateway } from '../../src/gateway/gateway.js';
 import type { Env } from '../../src/config/load.js';
 import { rng } from '../../bench/lib/workload.js';
@@ -394,54 +394,51 @@ function rowsOf(answer: any): unknown[] {
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-// Five seeds of 2,000 operations each (4 lanes × 500), spread over both stores behind the same interface.
-const RUNS: Array<[string, number, (h: Harness) => Promise<Env>]> = [
-  ['SQLite', 1_000, async () => ({})],
-  ['SQLite', 2_000, async () => ({})],
-  ['SQLite', 3_000, async () => ({})],
-  ['PostgreSQL', 4_000, async (h) => ({ DATABASE_URL: await h.pgDatabaseUrl() })],
-  ['PostgreSQL', 5_000, async (h) => ({ DATABASE_URL: await h.pgDatabaseUrl() })],
-];
+/** One seeded run: the store's name, the seed, and the gateway settings that select the store. */
+export type RandomRun = [store: string, seed: number, storeEnv: (h: Harness) => Promise<Env>];
 
-describe.each(RUNS)('random operation sequence with the %s store, seed %i', (store, seed, storeEnv) => {
-  let h: Harness;
-  afterEach(async () => h.cleanup());
+/** Defines one test per run: 2,000 operations (4 lanes × 500) compared with the reference as they go. */
+export function randomSequenceSuite(runs: RandomRun[]): void {
+  describe.each(runs)('random operation sequence with the %s store, seed %i', (store, seed, storeEnv) => {
+    let h: Harness;
+    afterEach(async () => h.cleanup());
 
-  it('answers every request as a reference Chroma does and leaves every node identical to it', async () => {
-    h = new Harness();
-    const [nodes, reference] = await Promise.all([h.chromaCluster(3), h.chroma({ name: 'reference' })]);
-    // Spot checks on, often: they must never report identical nodes as different.
-    const gw = await h.gateway(nodes, { ...PATIENT_PROBES, SPOT_CHECK_INTERVAL: '0.25', ...(await storeEnv(h)) });
-    const base = gatewayUrl(gw);
-    const tally: Tally = { writes: 0, reads: 0, byStatus: new Map(), recreated: 0, checkpoints: 0, updatesOfMissing: 0, mismatches: [] };
-    const nodeUrls = nodes.map((n) => n.url);
+    it('answers every request as a reference Chroma does and leaves every node identical to it', async () => {
+      h = new Harness();
+      const [nodes, reference] = await Promise.all([h.chromaCluster(3), h.chroma({ name: 'reference' })]);
+      // Spot checks on, often: they must never report identical nodes as different.
+      const gw = await h.gateway(nodes, { ...PATIENT_PROBES, SPOT_CHECK_INTERVAL: '0.25', ...(await storeEnv(h)) });
+      const base = gatewayUrl(gw);
+      const tally: Tally = { writes: 0, reads: 0, byStatus: new Map(), recreated: 0, checkpoints: 0, updatesOfMissing: 0, mismatches: [] };
+      const nodeUrls = nodes.map((n) => n.url);
 
-    const started = performance.now();
-    await Promise.all(Array.from({ length: LANES }, (_, lane) => new Lane(lane, seed + lane, gw, nodeUrls, reference.url, tally).run(OPS_PER_LANE)));
-    const elapsed = performance.now() - started;
+      const started = performance.now();
+      await Promise.all(Array.from({ length: LANES }, (_, lane) => new Lane(lane, seed + lane, gw, nodeUrls, reference.url, tally).run(OPS_PER_LANE)));
+      const elapsed = performance.now() - started;
 
-    expect(tally.mismatches).toEqual([]);
-    expect(tally.writes + tally.reads).toBe(LANES * OPS_PER_LANE);
-    // The sequence really exercised what it claims to: rejections of each kind, re-created names, updates
-    // of missing ids, and content compared mid-run.
-    for (const status of [400, 404, 409]) expect(tally.byStatus.get(status) ?? 0, `answers with status ${status}`).toBeGreaterThan(5);
-    expect(tally.recreated).toBeGreaterThan(3);
-    expect(tally.updatesOfMissing).toBeGreaterThan(50);
-    expect(tally.checkpoints).toBeGreaterThanOrEqual(LANES);
+      expect(tally.mismatches).toEqual([]);
+      expect(tally.writes + tally.reads).toBe(LANES * OPS_PER_LANE);
+      // The sequence really exercised what it claims to: rejections of each kind, re-created names, updates
+      // of missing ids, and content compared mid-run.
+      for (const status of [400, 404, 409]) expect(tally.byStatus.get(status) ?? 0, `answers with status ${status}`).toBeGreaterThan(5);
+      expect(tally.recreated).toBeGreaterThan(3);
+      expect(tally.updatesOfMissing).toBeGreaterThan(50);
+      expect(tally.checkpoints).toBeGreaterThanOrEqual(LANES);
 
-    const status = await waitStatusInSync(base);
-    expect(status.nodes.map((n) => n.syncState)).toEqual(['in-sync', 'in-sync', 'in-sync']);
-    const expected = await nodeContent(reference.url);
-    expect(expected.reduce((n, c) => n + c.records.length, 0)).toBeGreaterThan(100);
-    for (const node of nodes) expect(await nodeContent(node.url), `content of ${node.url}`).toEqual(expected);
-    // Through the gateway the same collections are listed, under their stable ids.
-    const listed = await http(base, 'GET', COLLECTIONS);
-    expect(listed.json.map((c: { name: string }) => c.name).sort()).toEqual(expected.map((c) => c.name));
+      const status = await waitStatusInSync(base);
+      expect(status.nodes.map((n) => n.syncState)).toEqual(['in-sync', 'in-sync', 'in-sync']);
+      const expected = await nodeContent(reference.url);
+      expect(expected.reduce((n, c) => n + c.records.length, 0)).toBeGreaterThan(100);
+      for (const node of nodes) expect(await nodeContent(node.url), `content of ${node.url}`).toEqual(expected);
+      // Through the gateway the same collections are listed, under their stable ids.
+      const listed = await http(base, 'GET', COLLECTIONS);
+      expect(listed.json.map((c: { name: string }) => c.name).sort()).toEqual(expected.map((c) => c.name));
 
-    console.log(
-      `[random sequence, ${store}, seed ${seed}] ${tally.writes} writes + ${tally.reads} reads in ${(elapsed / 1000).toFixed(1)} s; ` +
-        `statuses ${JSON.stringify(Object.fromEntries(tally.byStatus))}; ${tally.recreated} re-creations; ${tally.updatesOfMissing} updates of missing ids; ` +
-        `${tally.checkpoints} mid-run checkpoints; ${expected.length} collections, ${expected.reduce((n, c) => n + c.records.length, 0)} records`,
-    );
-  }, LONG_TEST_MS);
-});
+      console.log(
+        `[random sequence, ${store}, seed ${seed}] ${tally.writes} writes + ${tally.reads} reads in ${(elapsed / 1000).toFixed(1)} s; ` +
+          `statuses ${JSON.stringify(Object.fromEntries(tally.byStatus))}; ${tally.recreated} re-creations; ${tally.updatesOfMissing} updates of missing ids; ` +
+          `${tally.checkpoints} mid-run checkpoints; ${expected.length} collections, ${expected.reduce((n, c) => n + c.records.length, 0)} records`,
+      );
+    }, LONG_TEST_MS);
+  });
+}
