@@ -1,10 +1,10 @@
-// The random-sequence test (issues 3 and 8), shared by its SQLite and PostgreSQL files. A seeded random
-// sequence of mixed operations (collection create/delete/modify, re-creation of deleted names,
-// add/upsert/update/delete with documents and metadata, updates that carry embeddings for ids that do not exist yet followed by adds of those ids, get and query reads, and requests
-// Chroma rejects) goes through the gateway (primary + two replicas) and, identically, straight to a
-// reference Chroma. Every answer must match the reference's as it is given; at random points of each lane,
-// every node's content of that lane's collections must equal the reference's; at the end the three nodes
-// hold exactly the reference's content. Several seeds, both stores.
+// The random-sequence test (issues 3 and 8), shared by its SQLite and PostgreSQL files. A seeded random sequence
+// of mixed operations (collection create/delete/modify, re-creation of deleted names, add/upsert/update/delete
+// with documents and metadata, updates that carry embeddings for ids that do not exist yet followed by adds of
+// those ids, get and query reads, and requests Chroma rejects) goes through the gateway (primary + two replicas)
+// and, identically, straight to a reference Chroma. Every answer must match the reference's as it is given; at
+// random points of each lane, every node's content of that lane's collections must equal the reference's; at the
+// end the three nodes hold exactly the reference's content. Several seeds, both stores.
 //
 // The reference must behave correctly: Chroma's index bug (docs/chroma-notes.md) strikes a collection whose
 // first read in the process comes after an update of a missing id, so the reference reads every collection
