@@ -14,6 +14,7 @@ import { ReplicationLog } from '../replication/log.js';
 import { NodeApplier } from '../replication/applier.js';
 import { FailoverCoordinator } from '../replication/failover.js';
 import { Adopter } from '../replication/adopt.js';
+import { NodeLifecycle } from '../replication/lifecycle.js';
 import { ReadRouter } from '../routing/read-router.js';
 import { Mutex } from '../util/signal.js';
 import { ApiHandler } from './api.js';
@@ -39,6 +40,7 @@ export class Gateway {
     private readonly adopter: Adopter,
     readonly server: GatewayServer,
     readonly events: ClusterEventBus,
+    readonly lifecycle: NodeLifecycle,
   ) {}
 
   static async create(config: GatewayConfig, logger: Logger = createLogger(config.logLevel)): Promise<Gateway> {
@@ -90,8 +92,21 @@ export class Gateway {
       maxBodyBytes: config.maxBodyBytes,
     });
     const server = new GatewayServer(api, events, logger);
-    const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, adopter, server, events);
-    gw.appliers = nodes.map(
+    const appliers: NodeApplier[] = [];
+    const lifecycle = new NodeLifecycle({
+      cluster,
+      catalog,
+      log,
+      store,
+      adopter,
+      events,
+      logger,
+      timeoutMs: config.requestTimeoutMs,
+      applierIdle: (node) => appliers.find((a) => a.node === node)?.whenIdle() ?? Promise.resolve(),
+    });
+    lifecycle.load(state.cluster);
+    const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, adopter, server, events, lifecycle);
+    appliers.push(...nodes.map(
       (node) =>
         new NodeApplier(node, {
           cluster,
@@ -104,7 +119,8 @@ export class Gateway {
           primaryLane,
           requestTimeoutMs: config.requestTimeoutMs,
         }),
-    );
+    ));
+    gw.appliers = appliers;
     return gw;
   }
 
@@ -121,10 +137,11 @@ export class Gateway {
       sendJson(res, h.code, { status: h.status, primary: cluster.primary.isUp ? cluster.primary.name : null });
     });
     this.server.endpoint('/status', async (_req, res) => {
-      sendJson(res, 200, await gatewayStatus(cluster, log, this.store, this.startedAt));
+      sendJson(res, 200, await gatewayStatus(cluster, log, this.store, this.startedAt, this.lifecycle));
     });
-    const metrics = new GatewayMetrics({ cluster, log, store: this.store, events, startedAt: this.startedAt, httpServer: this.server.server });
+    const metrics = new GatewayMetrics({ cluster, log, store: this.store, events, startedAt: this.startedAt, httpServer: this.server.server, lifecycle: this.lifecycle });
     this.server.endpoint('/metrics', metrics.handler);
+    this.lifecycle.start();
     this.health.start();
     for (const a of this.appliers) a.start();
     this.failover.start();
@@ -144,6 +161,7 @@ export class Gateway {
     await this.server.close(this.config.shutdownTimeoutMs);
     this.failover.stop();
     this.health.stop();
+    await this.lifecycle.stop();
     await Promise.all(this.appliers.map((a) => a.stop()));
     await Promise.all(this.cluster.nodes.map((n) => n.client.close()));
     await this.store.close();

@@ -5,6 +5,7 @@ import type { Cluster } from '../cluster/cluster.js';
 import type { ClusterNode } from '../cluster/node.js';
 import type { ReplicationLog } from '../replication/log.js';
 import type { ReplicationStore } from '../store/types.js';
+import type { NodeLifecycle } from '../replication/lifecycle.js';
 import { redactUrl } from '../log/redact.js';
 import { VERSION } from '../version.js';
 
@@ -13,16 +14,18 @@ export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 export function gatewayHealth(cluster: Cluster): { status: HealthStatus; code: number } {
   const up = cluster.nodes.filter((n) => n.isUp);
   if (up.length === 0) return { status: 'unhealthy', code: 503 };
-  const allGood = up.length === cluster.nodes.length && cluster.primary.isUp && cluster.nodes.every((n) => n.syncState !== 'diverged');
+  const allGood = up.length === cluster.nodes.length && cluster.primary.isUp && cluster.nodes.every((n) => n.syncState !== 'diverged' && n.isMember);
   return { status: allGood ? 'healthy' : 'degraded', code: 200 };
 }
 
-export function syncStateOf(node: ClusterNode, log: ReplicationLog): ClusterNode['syncState'] {
+/** in-sync, syncing, diverged, or, for a node that is not a member, unverified, resync or foreign. */
+export function syncStateOf(node: ClusterNode, log: ReplicationLog): ClusterNode['syncState'] | Exclude<ClusterNode['lifecycle'], 'member'> {
   if (node.syncState === 'diverged') return 'diverged';
+  if (node.lifecycle !== 'member') return node.lifecycle;
   return node.appliedSeq >= log.committedHead ? 'in-sync' : 'syncing';
 }
 
-export async function gatewayStatus(cluster: Cluster, log: ReplicationLog, store: ReplicationStore, startedAt: number) {
+export async function gatewayStatus(cluster: Cluster, log: ReplicationLog, store: ReplicationStore, startedAt: number, lifecycle?: NodeLifecycle) {
   const health = gatewayHealth(cluster);
   let storeReachable = true;
   let logStats: { head: number; entries: number; bytes: number } | null = null;
@@ -56,6 +59,9 @@ export async function gatewayStatus(cluster: Cluster, log: ReplicationLog, store
         lagSeconds: Math.round(lagSeconds * 1000) / 1000,
         syncState: syncStateOf(n, log),
         divergedReason: n.divergedReason,
+        lifecycleReason: n.lifecycleReason,
+        /** A refill by copy under way: records copied and total, rate, ETA, the log position it started from. */
+        copy: lifecycle?.copyStatus(n) ?? null,
         inFlight: n.inFlight,
       };
     }),

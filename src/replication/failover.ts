@@ -59,15 +59,16 @@ export class FailoverCoordinator {
     try {
       const { cluster, log } = this.deps;
       const primary = cluster.primary;
-      const usable = (n: ClusterNode) => n.isUp && n.syncState !== 'diverged';
+      // Only members hold their data for sure (replication/lifecycle.ts); an up primary still being checked is waited for.
+      const usable = (n: ClusterNode) => n.isUp && n.syncState !== 'diverged' && n.isMember;
       if (!usable(primary)) {
-        if (primary.health === 'unknown') return; // not probed yet: wait for a verdict
+        if (primary.health === 'unknown' || (primary.isUp && primary.lifecycle === 'unverified')) return; // wait for a verdict
         const candidates = cluster.nodes.filter((n) => n !== primary && usable(n));
         if (candidates.length === 0) return;
         // Replicas trail the primary by a few entries all the time; within that slack priority decides.
         const best = Math.max(...candidates.map((n) => n.appliedSeq));
         const chosen = candidates.filter((n) => n.appliedSeq >= best - CAUGHT_UP_SLACK).sort((a, b) => b.priority - a.priority)[0]!;
-        const reason = primary.syncState === 'diverged' ? `primary ${primary.name} diverged` : `primary ${primary.name} is down: ${primary.lastError ?? 'failed checks'}`;
+        const reason = primary.syncState === 'diverged' ? `primary ${primary.name} diverged` : primary.isUp ? `primary ${primary.name}: ${primary.lifecycleReason ?? primary.lifecycle}` : `primary ${primary.name} is down: ${primary.lastError ?? 'failed checks'}`;
         await this.promote(chosen, 'failover', reason);
         return;
       }
