@@ -9,6 +9,7 @@ import { benchOptions, type Scenario } from './lib/options.js';
 import { benchWrites } from './lib/writes.js';
 import { benchReads } from './lib/reads.js';
 import { benchCatchup } from './lib/catchup.js';
+import { benchRefill } from './lib/refill.js';
 import { formatReport, machineInfo, writeReport, type BenchReport } from './lib/report.js';
 import { call } from './lib/workload.js';
 
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
     const writes = run('writes') ? (log('writes'), await benchWrites(cluster, options, log)) : null;
     const reads = writes && run('reads') ? (log('reads'), await benchReads(cluster, options, { name: writes.collection, ids: writes.ids }, log)) : [];
     const catchup = run('catchup') ? (log('replica catch-up'), await benchCatchup(cluster, options, log)) : [];
+    const refill = run('refill') ? (log('refill by copy'), await benchRefill(cluster, options, log)) : null;
     const finished = new Date();
     const report: BenchReport = {
       startedAt: started.toISOString(),
@@ -52,6 +54,7 @@ async function main(): Promise<void> {
       writes: writes?.rows ?? [],
       reads,
       catchup,
+      refill,
       notes: [
         ...(reads.length > 0 ? [`the read collection holds ${writes!.ids.length} records of ${options.dimensions} dimensions`] : []),
         ...(options.storeDir ? [`the gateway's SQLite log was kept under ${options.storeDir}`] : []),
