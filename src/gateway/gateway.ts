@@ -22,6 +22,7 @@ import { GatewayServer } from './server.js';
 import { gatewayHealth, gatewayStatus } from './status.js';
 import { sendJson } from './errors.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import { AdminApi } from './admin.js';
 
 export class Gateway {
   readonly startedAt = Date.now();
@@ -141,6 +142,17 @@ export class Gateway {
     });
     const metrics = new GatewayMetrics({ cluster, log, store: this.store, events, startedAt: this.startedAt, httpServer: this.server.server, lifecycle: this.lifecycle });
     this.server.endpoint('/metrics', metrics.handler);
+    const admin = new AdminApi({
+      cluster,
+      catalog: this.catalog,
+      log,
+      store: this.store,
+      lifecycle: this.lifecycle,
+      logger,
+      timeoutMs: config.requestTimeoutMs,
+      adminToken: config.adminToken,
+    });
+    this.server.endpointTree('/admin/', admin.handler);
     this.lifecycle.start();
     this.health.start();
     for (const a of this.appliers) a.start();

@@ -13,6 +13,8 @@ export type EndpointHandler = (req: IncomingMessage, res: ServerResponse) => Pro
 export class GatewayServer {
   readonly server: Server;
   private readonly endpoints = new Map<string, EndpointHandler>();
+  /** Handlers owning every path under a prefix, any method (the admin API). */
+  private readonly prefixes: Array<[string, EndpointHandler]> = [];
   /** Requests being handled; on close they are told to end their connection after answering. */
   private readonly inFlight = new Set<ServerResponse>();
   private draining = false;
@@ -30,6 +32,11 @@ export class GatewayServer {
   /** Registers one of the gateway's own GET endpoints (exact path). */
   endpoint(path: string, handler: EndpointHandler): void {
     this.endpoints.set(path, handler);
+  }
+
+  /** Registers a handler for every path under `prefix`, whatever the method. */
+  endpointTree(prefix: string, handler: EndpointHandler): void {
+    this.prefixes.push([prefix, handler]);
   }
 
   listen(port: number, host: string): Promise<number> {
@@ -64,8 +71,11 @@ export class GatewayServer {
     try {
       const url = new URL(req.url ?? '/', 'http://gateway');
       const own = this.endpoints.get(url.pathname);
+      const tree = this.prefixes.find(([prefix]) => url.pathname.startsWith(prefix));
       if (own && req.method === 'GET') {
         await own(req, res);
+      } else if (tree) {
+        await tree[1](req, res);
       } else {
         const route = matchRoute(req.method ?? 'GET', url.pathname);
         if (!route) throw errors.notFound(`no route for ${req.method} ${url.pathname}: the gateway serves /api/v2/**, /health, /status and /metrics`);

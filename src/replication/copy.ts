@@ -87,6 +87,12 @@ async function copyDatabases(io: NodeIo, source: ClusterNode, target: ClusterNod
   }
 }
 
+/** Copies one collection afresh onto a node (also used by repair for a collection the node lacks). */
+export async function copyOneCollection(source: ClusterNode, target: ClusterNode, c: CollectionRecord, deps: CopyDeps): Promise<void> {
+  const progress: CopyProgress = { node: target.name, source: source.name, fromPosition: 0, startedAt: Date.now(), collectionsTotal: 1, collectionsCopied: 0, recordsTotal: 0, recordsCopied: 0 };
+  await copyCollection(new NodeIo(deps), source, target, c, progress);
+}
+
 async function copyCollection(io: NodeIo, source: ClusterNode, target: ClusterNode, c: CollectionRecord, progress: CopyProgress): Promise<void> {
   const { catalog, store } = io.deps;
   const sourceId = catalog.localId(source.id, c.stableId)!;

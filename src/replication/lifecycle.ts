@@ -76,6 +76,25 @@ export class NodeLifecycle {
     this.startResync(node, reason);
   }
 
+  /**
+   * Runs `fn` with a member node out of reads and its applier idle (repair writes to it alone), then puts it
+   * back. False, without running `fn`, when the node is not a member or its identity is being checked.
+   */
+  async whilePaused(node: ClusterNode, reason: string, fn: () => Promise<void>): Promise<boolean> {
+    if (this.busy.has(node.id) || this.resyncing.has(node.id) || !node.isMember) return false;
+    this.busy.add(node.id);
+    try {
+      this.setLifecycle(node, 'resync', reason);
+      await this.deps.applierIdle(node);
+      await fn();
+      return true;
+    } finally {
+      // Back to the log where it left off; a node that went away meanwhile is checked again when back.
+      this.setLifecycle(node, node.isUp ? 'member' : 'unverified', null);
+      this.busy.delete(node.id);
+    }
+  }
+
   /** Copy progress with rate and ETA, for /status and /metrics. */
   copyStatus(node: ClusterNode): (CopyProgress & { recordsPerSecond: number; etaSeconds: number | null }) | null {
     const p = this.copies.get(node.id);
