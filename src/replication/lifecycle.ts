@@ -32,6 +32,8 @@ export interface LifecycleDeps {
 }
 
 const CLUSTER_ID = 'cluster_id';
+/** A member's marker position is rewritten at most this often: a lagging position only means more replay after a restart. */
+const MARKER_WRITE_INTERVAL_MS = 5_000;
 const incarnationKey = (nodeId: string) => `incarnation:${nodeId}`;
 
 export class NodeLifecycle {
@@ -39,6 +41,7 @@ export class NodeLifecycle {
   private readonly incarnations = new Map<string, string>();
   /** Position last written to each member's marker (in this run). */
   private readonly markerPositions = new Map<string, number>();
+  private readonly markerWrittenAt = new Map<string, number>();
   private readonly busy = new Set<string>();
   private readonly resyncing = new Set<string>();
   readonly copies = new Map<string, CopyProgress>();
@@ -175,9 +178,11 @@ export class NodeLifecycle {
         await this.check(node);
         return;
       }
-      if (position > marker.position && node.lifecycle === 'member') {
+      const due = Date.now() - (this.markerWrittenAt.get(node.id) ?? 0) >= MARKER_WRITE_INTERVAL_MS;
+      if (position > marker.position && node.lifecycle === 'member' && due) {
         await writeMarker(node, { ...marker, position }, this.deps.timeoutMs);
         this.markerPositions.set(node.id, position);
+        this.markerWrittenAt.set(node.id, Date.now());
       }
     } catch (err) {
       this.deps.logger.debug({ node: node.name, err: (err as Error).message }, 'marker checkpoint failed');
