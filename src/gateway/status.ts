@@ -12,9 +12,10 @@ import { VERSION } from '../version.js';
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 
 export function gatewayHealth(cluster: Cluster): { status: HealthStatus; code: number } {
-  const up = cluster.nodes.filter((n) => n.isUp);
+  // A node serves only once its identity is checked (replication/lifecycle.ts): up alone is not enough.
+  const up = cluster.nodes.filter((n) => n.isUp && n.isMember);
   if (up.length === 0) return { status: 'unhealthy', code: 503 };
-  const allGood = up.length === cluster.nodes.length && cluster.primary.isUp && cluster.nodes.every((n) => n.syncState !== 'diverged' && n.isMember);
+  const allGood = up.length === cluster.nodes.length && cluster.primary.isUp && cluster.nodes.every((n) => n.syncState !== 'diverged');
   return { status: allGood ? 'healthy' : 'degraded', code: 200 };
 }
 

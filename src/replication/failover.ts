@@ -34,6 +34,7 @@ export class FailoverCoordinator {
   start(): void {
     this.deps.events.on('node-health', () => void this.evaluate());
     this.deps.events.on('node-diverged', () => void this.evaluate());
+    this.deps.events.on('node-lifecycle', () => void this.evaluate());
     this.timer = setInterval(() => void this.evaluate(), TICK_MS);
   }
 

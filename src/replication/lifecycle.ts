@@ -84,6 +84,9 @@ export class NodeLifecycle {
    * back. False, without running `fn`, when the node is not a member or its identity is being checked.
    */
   async whilePaused(node: ClusterNode, reason: string, fn: () => Promise<void>): Promise<boolean> {
+    // An identity check or marker checkpoint takes milliseconds: wait for it rather than give up.
+    const deadline = Date.now() + 10_000;
+    while (this.busy.has(node.id) && Date.now() < deadline) await sleep(20);
     if (this.busy.has(node.id) || this.resyncing.has(node.id) || !node.isMember) return false;
     this.busy.add(node.id);
     try {
@@ -288,8 +291,10 @@ export class NodeLifecycle {
   }
 
   private setLifecycle(node: ClusterNode, to: ClusterNode['lifecycle'], reason: string | null): void {
+    const from = node.lifecycle;
     node.lifecycle = to;
     node.lifecycleReason = reason;
     this.deps.log.changed.notify();
+    if (from !== to) this.deps.events.emit('node-lifecycle', { node: node.name, from, to, reason, at: Date.now() });
   }
 }

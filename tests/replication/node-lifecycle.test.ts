@@ -1,13 +1,14 @@
 // Issue 9, acceptance 1 and 2: replicas are filled by copy, online, from a primary that held data before
 // the gateway; a replica whose data directory is wiped is caught by its identity marker before it serves
-// a read, refilled and brought back identical. Clients read and write throughout and nothing fails.
+// a read, refilled and brought back identical. Clients read and write throughout and nothing fails. A
+// replica whose disk is put back from an older copy re-applies the log from its marker and ends identical.
 // Both stores: the node incarnations, cluster id and catalog mappings the refill relies on live there.
-import { rmSync } from 'node:fs';
+import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { COLLECTIONS, Harness, PATIENT_PROBES, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
 import { waitStatusInSync } from '../helpers/convergence.js';
-import { clientLoad, contentOf, seedNode, type SeedCollection } from '../helpers/lifecycle.js';
+import { clientLoad, contentOf, seedNode, seedRecord, type SeedCollection } from '../helpers/lifecycle.js';
 import type { Gateway } from '../../src/gateway/gateway.js';
 import type { ClusterNode } from '../../src/cluster/node.js';
 
@@ -91,3 +92,63 @@ describe.each(['sqlite', 'postgres'] as const)('node lifecycle (%s store)', (sto
     await expectIdentical(gw, [primary, r1, r2]);
   }, 180_000);
 });
+
+describe('node lifecycle: a disk restored from an older copy', () => {
+  let h: Harness;
+  afterEach(async () => h.cleanup());
+
+  it('re-applies the log from the position in the restored marker and ends identical', async () => {
+    h = new Harness();
+    const [primary, r1] = await Promise.all([h.chroma({ name: 'primary' }), h.chroma({ name: 'r1' })]);
+    const gw = await h.gateway([primary, r1], { ...PATIENT_PROBES });
+    const base = gatewayUrl(gw);
+    const seed: SeedCollection = { database: 'default_database', name: 'docs', records: 200, dimensions: 16 };
+    const col = await http(base, 'POST', COLLECTIONS, { name: 'docs' });
+    const write = async (from: number, to: number) => {
+      const recs = Array.from({ length: to - from }, (_, k) => seedRecordFor(seed, from + k));
+      const r = await http(base, 'POST', `${COLLECTIONS}/${col.json.id}/upsert`, { ids: recs.map((x) => x.id), embeddings: recs.map((x) => x.embedding) });
+      expect(r.status).toBe(200);
+    };
+    await write(0, 200);
+    await waitStatusInSync(base);
+    const replica = gw.cluster.nodes[1]!;
+    // The marker's position is rewritten every few seconds; wait until it covers the first writes.
+    await waitFor('the replica marker to cover the first writes', async () => (await readMarkerOf(r1.url))?.position === gw.log.committedHead, 20_000, 200);
+
+    // An offline copy of the replica's disk, then more writes (new records, a deleted one, a new collection).
+    await r1.stop();
+    cpSync(join(h.dir, 'r1'), join(h.dir, 'r1-backup'), { recursive: true });
+    await r1.spawn();
+    await waitFor('the replica back as a member', () => replica.isMember && replica.isUp, 30_000);
+    await write(200, 300);
+    expect((await http(base, 'POST', `${COLLECTIONS}/${col.json.id}/delete`, { ids: ['docs-3'] })).status).toBe(200);
+    expect((await http(base, 'POST', COLLECTIONS, { name: 'later' })).status).toBe(200);
+    await waitStatusInSync(base);
+
+    // The older copy is put back.
+    await r1.stop();
+    rmSync(join(h.dir, 'r1'), { recursive: true, force: true });
+    cpSync(join(h.dir, 'r1-backup'), join(h.dir, 'r1'), { recursive: true });
+    const positionBefore = replica.appliedSeq;
+    await r1.spawn();
+    await waitFor('the restored replica checked', () => replica.isMember && replica.isUp, 30_000);
+    expect(replica.appliedSeq).toBeLessThan(positionBefore); // it re-applies what the old disk lacks
+    await expectIdentical(gw, [primary, r1]);
+    expect((await contentOf(r1.url, ['default_database'])).default_database!.map((c) => [c.name, c.records.length])).toEqual([
+      ['docs', 299],
+      ['later', 0],
+    ]);
+  }, 120_000);
+});
+
+function seedRecordFor(c: SeedCollection, i: number) {
+  return seedRecord(c.name, i, c.dimensions);
+}
+
+async function readMarkerOf(nodeUrl: string): Promise<{ position: number } | null> {
+  const base = '/api/v2/tenants/chroma_ha_internal/databases/chroma_ha/collections';
+  const col = await http(nodeUrl, 'GET', `${base}/node-identity`);
+  if (col.status !== 200) return null;
+  const got = await http(nodeUrl, 'POST', `${base}/${col.json.id}/get`, { ids: ['identity'], include: ['documents'] });
+  return got.json.documents?.[0] ? JSON.parse(got.json.documents[0]) : null;
+}
