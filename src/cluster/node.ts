@@ -29,6 +29,8 @@ export class ClusterNode {
   syncState: SyncState = 'syncing';
   divergedReason: string | null = null;
   lifecycle: Lifecycle = 'unverified';
+  /** Drained by an operator: serves no reads (it still follows the log and can be promoted). */
+  drained = false;
   lifecycleReason: string | null = null;
   inFlight = 0;
 

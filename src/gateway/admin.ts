@@ -1,9 +1,10 @@
 // The admin API under /admin/ (bearer ADMIN_TOKEN; 401 without it or with a wrong one, and the whole API
 // answers 404 when no token is configured): list nodes, verify the nodes against the primary, repair
-// replicas, refill a node by copy. Each action is also a `chroma-ha` command (src/cli/) calling these.
+// replicas, refill a node by copy, drain a node (no new reads) and undrain it. Each action is also a `chroma-ha` command (src/cli/) calling these.
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cluster } from '../cluster/cluster.js';
+import type { ClusterNode } from '../cluster/node.js';
 import type { Logger } from '../log/logger.js';
 import type { NodeLifecycle } from '../replication/lifecycle.js';
 import { verifyCluster, verificationReport, type VerifyDeps } from '../replication/verify.js';
@@ -35,9 +36,15 @@ export class AdminApi {
     if (method === 'GET' && path === '/admin/nodes') return sendJson(res, 200, { nodes: this.nodes() });
     if (method === 'POST' && path === '/admin/verify') return sendJson(res, 200, await this.exclusive('verify', () => this.verify()));
     if (method === 'POST' && path === '/admin/repair') return sendJson(res, 200, await this.exclusive('repair', () => this.repair()));
-    const resync = /^\/admin\/nodes\/([^/]+)\/resync$/.exec(path);
-    if (method === 'POST' && resync) return sendJson(res, 202, this.resync(decodeURIComponent(resync[1]!)));
-    throw errors.notFound(`no admin route ${method} ${path}: GET /admin/nodes, POST /admin/verify, POST /admin/repair, POST /admin/nodes/{name}/resync`);
+    const action = /^\/admin\/nodes\/([^/]+)\/(resync|drain|undrain)$/.exec(path);
+    if (method === 'POST' && action) {
+      const node = this.node(decodeURIComponent(action[1]!));
+      if (action[2] === 'resync') return sendJson(res, 202, this.resync(node));
+      return sendJson(res, 200, await this.drain(node, action[2] === 'drain'));
+    }
+    throw errors.notFound(
+      `no admin route ${method} ${path}: GET /admin/nodes, POST /admin/verify, POST /admin/repair, POST /admin/nodes/{name}/resync|drain|undrain`,
+    );
   };
 
   private nodes() {
@@ -49,6 +56,7 @@ export class AdminApi {
       lifecycle: n.lifecycle,
       lifecycleReason: n.lifecycleReason,
       syncState: n.syncState,
+      drained: n.drained,
       appliedPosition: n.appliedSeq,
       copy: this.deps.lifecycle.copyStatus(n),
     }));
@@ -68,12 +76,24 @@ export class AdminApi {
     return { done, repairs: r.repairs, before: verificationReport(r.before), after };
   }
 
-  private resync(name: string) {
+  private node(name: string): ClusterNode {
     const node = this.deps.cluster.nodes.find((n) => n.name === name);
     if (!node) throw errors.notFound(`no node named ${name}`);
-    if (node === this.deps.cluster.primary) throw new HttpError(409, 'ConflictError', `${name} is the primary: it is the source of a refill, never its target`);
+    return node;
+  }
+
+  private resync(node: ClusterNode) {
+    if (node === this.deps.cluster.primary) throw new HttpError(409, 'ConflictError', `${node.name} is the primary: it is the source of a refill, never its target`);
     this.deps.lifecycle.requestResync(node, 'requested through the admin API');
-    return { node: name, lifecycle: node.lifecycle };
+    return { node: node.name, lifecycle: node.lifecycle };
+  }
+
+  /** Drained nodes get no reads; kept in the store so a restarted gateway keeps them drained. */
+  private async drain(node: ClusterNode, drained: boolean) {
+    await this.deps.store.setClusterValue(`drained:${node.id}`, drained ? '1' : '0');
+    node.drained = drained;
+    this.deps.logger.warn({ node: node.name, drained }, drained ? `node ${node.name} drained: no new reads` : `node ${node.name} undrained`);
+    return { node: node.name, drained };
   }
 
   private async exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {

@@ -56,7 +56,10 @@ export class Gateway {
     }
     const state = await store.loadState();
     const nodes = config.nodes.map((c) => new ClusterNode(c, Math.min(config.healthCheckTimeoutMs, 2_000)));
-    for (const n of nodes) n.appliedSeq = state.positions.get(n.id) ?? 0;
+    for (const n of nodes) {
+      n.appliedSeq = state.positions.get(n.id) ?? 0;
+      n.drained = state.cluster.get(`drained:${n.id}`) === '1';
+    }
     const catalog = new Catalog();
     catalog.load(state);
     const log = new ReplicationLog(store);

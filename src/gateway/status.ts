@@ -61,6 +61,7 @@ export async function gatewayStatus(cluster: Cluster, log: ReplicationLog, store
         syncState: syncStateOf(n, log),
         divergedReason: n.divergedReason,
         lifecycleReason: n.lifecycleReason,
+        drained: n.drained,
         /** A refill by copy under way: records copied and total, rate, ETA, the log position it started from. */
         copy: lifecycle?.copyStatus(n) ?? null,
         inFlight: n.inFlight,

@@ -2,7 +2,7 @@
 // created behind the gateway's back are found by `chroma-ha verify` (exit 1, naming node, collection and
 // differences), fixed by `chroma-ha repair` (exit 0), after which verify exits 0. Verify run while clients
 // write through the gateway reports no difference. The admin API refuses missing or wrong tokens (401) and
-// does not exist without ADMIN_TOKEN (404).
+// does not exist without ADMIN_TOKEN (404). Draining a replica takes it out of reads until undrained.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -58,6 +58,22 @@ describe('verify and repair', () => {
       ['replica-2', 'member'],
     ]);
     expect((await cli(['verify', '--url', base, '--token', 'wrong-token-wrong-token'])).code).toBe(2);
+
+    // Drain: a drained replica gets no reads until undrained; unknown nodes 404, the primary is never refilled.
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const servers = async () => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 24; i++) seen.add((await http(base, 'GET', `${COLLECTIONS}/${ids.alpha}/count`)).headers.get('x-chroma-ha-node')!);
+      return seen;
+    };
+    expect((await http(base, 'POST', '/admin/nodes/replica-1/drain', undefined, auth)).json).toEqual({ node: 'replica-1', drained: true });
+    expect([...(await servers())].sort()).toEqual(['primary', 'replica-2']);
+    expect((await http(base, 'GET', '/status')).json.nodes[1].drained).toBe(true);
+    expect((await http(base, 'POST', '/admin/nodes/replica-1/undrain', undefined, auth)).json).toEqual({ node: 'replica-1', drained: false });
+    expect([...(await servers())].sort()).toEqual(['primary', 'replica-1', 'replica-2']);
+    expect((await http(base, 'POST', '/admin/nodes/nope/drain', undefined, auth)).status).toBe(404);
+    expect((await http(base, 'POST', '/admin/nodes/primary/resync', undefined, auth)).status).toBe(409);
+    expect((await http(base, 'POST', '/admin/nodes/replica-1/drain')).status).toBe(401);
 
     // Identical, even while a client writes through the gateway during the comparison.
     const load = clientLoad(base, [{ database: 'default_database', name: 'alpha', records: 400, dimensions: 16 }], { alpha: ids.alpha });
