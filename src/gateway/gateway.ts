@@ -15,6 +15,7 @@ import { NodeApplier } from '../replication/applier.js';
 import { FailoverCoordinator } from '../replication/failover.js';
 import { Adopter } from '../replication/adopt.js';
 import { NodeLifecycle } from '../replication/lifecycle.js';
+import { LogCompactor } from '../replication/compaction.js';
 import { ReadRouter } from '../routing/read-router.js';
 import { Mutex } from '../util/signal.js';
 import { ApiHandler } from './api.js';
@@ -42,6 +43,7 @@ export class Gateway {
     readonly server: GatewayServer,
     readonly events: ClusterEventBus,
     readonly lifecycle: NodeLifecycle,
+    readonly compactor: LogCompactor,
   ) {}
 
   static async create(config: GatewayConfig, logger: Logger = createLogger(config.logLevel)): Promise<Gateway> {
@@ -97,7 +99,7 @@ export class Gateway {
     });
     const server = new GatewayServer(api, events, logger);
     const appliers: NodeApplier[] = [];
-    const lifecycle = new NodeLifecycle({
+    const lifecycle: NodeLifecycle = new NodeLifecycle({
       cluster,
       catalog,
       log,
@@ -107,9 +109,19 @@ export class Gateway {
       logger,
       timeoutMs: config.requestTimeoutMs,
       applierIdle: (node) => appliers.find((a) => a.node === node)?.whenIdle() ?? Promise.resolve(),
+      truncatedThrough: (): number => compactor.truncatedThrough,
     });
     lifecycle.load(state.cluster);
-    const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, adopter, server, events, lifecycle);
+    const compactor: LogCompactor = new LogCompactor({
+      cluster,
+      store,
+      logger,
+      retentionEntries: config.logRetentionEntries,
+      retentionMs: config.logRetentionMs,
+      vouchedPosition: (node): number | null => lifecycle.vouchedPosition(node),
+    });
+    compactor.load(state.cluster);
+    const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, adopter, server, events, lifecycle, compactor);
     appliers.push(...nodes.map(
       (node) =>
         new NodeApplier(node, {
@@ -141,9 +153,9 @@ export class Gateway {
       sendJson(res, h.code, { status: h.status, primary: cluster.primary.isUp ? cluster.primary.name : null });
     });
     this.server.endpoint('/status', async (_req, res) => {
-      sendJson(res, 200, await gatewayStatus(cluster, log, this.store, this.startedAt, this.lifecycle));
+      sendJson(res, 200, await gatewayStatus(cluster, log, this.store, this.startedAt, this.lifecycle, this.compactor));
     });
-    const metrics = new GatewayMetrics({ cluster, log, store: this.store, events, startedAt: this.startedAt, httpServer: this.server.server, lifecycle: this.lifecycle });
+    const metrics = new GatewayMetrics({ cluster, log, store: this.store, events, startedAt: this.startedAt, httpServer: this.server.server, lifecycle: this.lifecycle, compactor: this.compactor });
     this.server.endpoint('/metrics', metrics.handler);
     const admin = new AdminApi({
       cluster,
@@ -157,6 +169,7 @@ export class Gateway {
     });
     this.server.endpointTree('/admin/', admin.handler);
     this.lifecycle.start();
+    this.compactor.start();
     this.health.start();
     for (const a of this.appliers) a.start();
     this.failover.start();
@@ -177,6 +190,7 @@ export class Gateway {
     this.failover.stop();
     this.health.stop();
     await this.lifecycle.stop();
+    await this.compactor.stop();
     await Promise.all(this.appliers.map((a) => a.stop()));
     await Promise.all(this.cluster.nodes.map((n) => n.client.close()));
     await this.store.close();

@@ -6,6 +6,7 @@ import type { ClusterNode } from '../cluster/node.js';
 import type { ReplicationLog } from '../replication/log.js';
 import type { ReplicationStore } from '../store/types.js';
 import type { NodeLifecycle } from '../replication/lifecycle.js';
+import type { LogCompactor } from '../replication/compaction.js';
 import { redactUrl } from '../log/redact.js';
 import { VERSION } from '../version.js';
 
@@ -26,10 +27,10 @@ export function syncStateOf(node: ClusterNode, log: ReplicationLog): ClusterNode
   return node.appliedSeq >= log.committedHead ? 'in-sync' : 'syncing';
 }
 
-export async function gatewayStatus(cluster: Cluster, log: ReplicationLog, store: ReplicationStore, startedAt: number, lifecycle?: NodeLifecycle) {
+export async function gatewayStatus(cluster: Cluster, log: ReplicationLog, store: ReplicationStore, startedAt: number, lifecycle?: NodeLifecycle, compactor?: LogCompactor) {
   const health = gatewayHealth(cluster);
   let storeReachable = true;
-  let logStats: { head: number; entries: number; bytes: number } | null = null;
+  let logStats: { head: number; entries: number; bytes: number; oldest: number | null } | null = null;
   try {
     logStats = await store.stats();
   } catch {
@@ -83,6 +84,9 @@ export async function gatewayStatus(cluster: Cluster, log: ReplicationLog, store
       committedHead: log.committedHead,
       entries: logStats?.entries ?? null,
       bytes: logStats?.bytes ?? null,
+      /** Oldest entry still stored, and the compaction point (entries up to it may be gone). */
+      oldestRetained: logStats?.oldest ?? null,
+      truncatedThrough: compactor?.truncatedThrough ?? 0,
       pendingWrites: log.pendingCount,
     },
   };

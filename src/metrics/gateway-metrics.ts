@@ -9,6 +9,7 @@ import type { ClusterEventBus } from '../cluster/events.js';
 import type { ReplicationLog } from '../replication/log.js';
 import type { ReplicationStore } from '../store/types.js';
 import type { NodeLifecycle } from '../replication/lifecycle.js';
+import type { LogCompactor } from '../replication/compaction.js';
 import { gatewayStatus } from '../gateway/status.js';
 import { VERSION } from '../version.js';
 import { renderWithProcessMetrics } from './process-metrics.js';
@@ -22,6 +23,7 @@ export interface GatewayMetricsSources {
   /** The gateway's HTTP server, to count requests in flight from arrival to the end of the response. */
   httpServer: Server;
   lifecycle?: NodeLifecycle;
+  compactor?: LogCompactor;
 }
 
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -78,8 +80,8 @@ export class GatewayMetrics {
   };
 
   private async refresh(): Promise<void> {
-    const { cluster, log, store, startedAt, lifecycle } = this.src;
-    const status = await gatewayStatus(cluster, log, store, startedAt, lifecycle);
+    const { cluster, log, store, startedAt, lifecycle, compactor } = this.src;
+    const status = await gatewayStatus(cluster, log, store, startedAt, lifecycle, compactor);
     const g = this.g;
     for (const gauge of [g.role, g.syncState]) gauge.reset();
     for (const n of status.nodes) {
@@ -103,6 +105,8 @@ export class GatewayMetrics {
     g.storeUp.set(status.log.storeReachable ? 1 : 0);
     if (status.log.entries !== null) g.entries.set(status.log.entries);
     if (status.log.bytes !== null) g.bytes.set(status.log.bytes);
+    g.oldest.set(status.log.oldestRetained ?? 0);
+    g.truncated.set(status.log.truncatedThrough);
     g.epoch.set(status.epoch);
     g.lastFailover.set(status.failovers.last ? status.failovers.last.at / 1000 : 0);
   }
@@ -127,6 +131,8 @@ function gauges(registers: Registry[]) {
     pending: gauge('chroma_ha_log_pending_writes', 'Writes logged but not yet decided by the primary (waiting, e.g. during a failover).'),
     entries: gauge('chroma_ha_log_entries', 'Entries stored in the replication log.'),
     bytes: gauge('chroma_ha_log_size_bytes', 'Bytes of request bodies stored in the replication log.'),
+    oldest: gauge('chroma_ha_log_oldest_position', 'Sequence number of the oldest entry still in the log (0 when empty).'),
+    truncated: gauge('chroma_ha_log_truncated_position', 'Log compaction point: entries up to here may have been deleted.'),
     storeUp: gauge('chroma_ha_log_store_up', '1 when the replication store answered the last scrape.'),
     epoch: gauge('chroma_ha_cluster_epoch', 'Primary epoch: increases with every role change, including past runs.'),
     lastFailover: gauge('chroma_ha_last_failover_timestamp_seconds', 'When the primary role last changed (Unix time; 0 if never).'),

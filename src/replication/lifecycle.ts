@@ -29,6 +29,8 @@ export interface LifecycleDeps {
   applierIdle: (node: ClusterNode) => Promise<void>;
   /** How often members' markers are re-read and their positions recorded. */
   checkIntervalMs?: number;
+  /** Entries up to here may have been deleted by log compaction. */
+  truncatedThrough?: () => number;
 }
 
 const CLUSTER_ID = 'cluster_id';
@@ -101,6 +103,11 @@ export class NodeLifecycle {
     }
   }
 
+  /** The position a member's marker vouches for: what it holds even after a restart (log compaction keeps the rest). */
+  vouchedPosition(node: ClusterNode): number | null {
+    return node.isMember ? (this.markerPositions.get(node.id) ?? null) : null;
+  }
+
   /** Copy progress with rate and ETA, for /status and /metrics. */
   copyStatus(node: ClusterNode): (CopyProgress & { recordsPerSecond: number; etaSeconds: number | null }) | null {
     const p = this.copies.get(node.id);
@@ -138,6 +145,10 @@ export class NodeLifecycle {
       }
       switch (verdict.kind) {
         case 'member':
+          if (Math.min(verdict.position, node.appliedSeq) < (this.deps.truncatedThrough?.() ?? 0)) {
+            this.startResync(node, `behind the retained log (it holds up to ${Math.min(verdict.position, node.appliedSeq)}; entries up to ${this.deps.truncatedThrough!()} were compacted)`);
+            break;
+          }
           // Entries after the marker's position may be missing (a disk restored from an older copy): re-apply them.
           if (verdict.position < node.appliedSeq) {
             this.deps.logger.info({ node: node.name, from: node.appliedSeq, to: verdict.position }, 're-applying the log from the node\'s marker position');

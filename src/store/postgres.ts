@@ -117,10 +117,24 @@ export class PostgresStore implements ReplicationStore {
 
   async stats(): Promise<LogStats> {
     const r = await this.pool.query(
-      'SELECT COALESCE(MAX(seq), 0) AS head, COUNT(*) AS n, COALESCE(SUM(OCTET_LENGTH(body)), 0) AS bytes FROM log_entries',
+      'SELECT COALESCE(MAX(seq), 0) AS head, COUNT(*) AS n, COALESCE(SUM(OCTET_LENGTH(body)), 0) AS bytes, MIN(seq) AS oldest FROM log_entries',
     );
     const row = r.rows[0] as Row;
-    return { head: Number(row.head), entries: Number(row.n), bytes: Number(row.bytes) };
+    return { head: Number(row.head), entries: Number(row.n), bytes: Number(row.bytes), oldest: row.oldest === null ? null : Number(row.oldest) };
+  }
+
+  async lastCreatedBefore(createdBefore: number, scan: number): Promise<number | null> {
+    const r = await this.pool.query(
+      'SELECT MAX(seq) AS s FROM (SELECT seq, created_at FROM log_entries ORDER BY seq LIMIT $1) oldest WHERE created_at < $2',
+      [scan, createdBefore],
+    );
+    const row = r.rows[0] as Row;
+    return row.s === null ? null : Number(row.s);
+  }
+
+  async truncate(upTo: number, limit: number): Promise<number> {
+    const r = await this.pool.query('DELETE FROM log_entries WHERE seq IN (SELECT seq FROM log_entries WHERE seq <= $1 ORDER BY seq LIMIT $2)', [upTo, limit]);
+    return r.rowCount ?? 0;
   }
 
   async firstCommittedAfter(seq: number): Promise<{ seq: number; createdAt: number } | null> {

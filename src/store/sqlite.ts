@@ -137,9 +137,23 @@ export class SqliteStore implements ReplicationStore {
 
   async stats(): Promise<LogStats> {
     const r = this.db
-      .prepare('SELECT COALESCE(MAX(seq), 0) AS head, COUNT(*) AS n, COALESCE(SUM(LENGTH(body)), 0) AS bytes FROM log_entries')
+      .prepare('SELECT COALESCE(MAX(seq), 0) AS head, COUNT(*) AS n, COALESCE(SUM(LENGTH(body)), 0) AS bytes, MIN(seq) AS oldest FROM log_entries')
       .get() as Row;
-    return { head: Number(r.head), entries: Number(r.n), bytes: Number(r.bytes) };
+    return { head: Number(r.head), entries: Number(r.n), bytes: Number(r.bytes), oldest: r.oldest === null ? null : Number(r.oldest) };
+  }
+
+  async lastCreatedBefore(createdBefore: number, scan: number): Promise<number | null> {
+    const r = this.db
+      .prepare('SELECT MAX(seq) AS s FROM (SELECT seq, created_at FROM log_entries ORDER BY seq LIMIT ?) WHERE created_at < ?')
+      .get(scan, createdBefore) as Row;
+    return r.s === null ? null : Number(r.s);
+  }
+
+  async truncate(upTo: number, limit: number): Promise<number> {
+    // Deleted entries are applied everywhere that matters; losing this delete to a crash only delays it.
+    return this.withoutFsync(
+      () => this.db.prepare('DELETE FROM log_entries WHERE seq IN (SELECT seq FROM log_entries WHERE seq <= ? ORDER BY seq LIMIT ?)').run(upTo, limit).changes,
+    );
   }
 
   async firstCommittedAfter(seq: number): Promise<{ seq: number; createdAt: number } | null> {

@@ -70,6 +70,8 @@ export interface LogStats {
   head: number;
   entries: number;
   bytes: number;
+  /** Oldest entry still in the log (null when it is empty). */
+  oldest: number | null;
 }
 
 export interface ReplicationStore {
@@ -96,4 +98,8 @@ export interface ReplicationStore {
   firstCommittedAfter(seq: number): Promise<{ seq: number; createdAt: number } | null>;
   /** Cheap round trip used to tell whether the store is reachable. */
   ping(): Promise<void>;
+  /** Highest seq among the oldest `scan` entries created before `createdBefore` (ms), or null. */
+  lastCreatedBefore(createdBefore: number, scan: number): Promise<number | null>;
+  /** Deletes up to `limit` of the oldest entries with seq <= upTo (log compaction); returns how many. */
+  truncate(upTo: number, limit: number): Promise<number>;
 }
