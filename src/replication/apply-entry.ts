@@ -51,6 +51,8 @@ export async function applyEntry(entry: LogEntry, mode: ApplyMode, ctx: ApplyCon
     if (!stableId || !localId) {
       const record = stableId ? catalog.get(stableId) : undefined;
       if (record?.origin === 'adopted' && !deciding) return { kind: 'not-held' };
+      // Deleted later in the log and never copied to this node (a refill ran after the delete): nothing to hold.
+      if (record?.deleted && !deciding) return { kind: 'not-held' };
       return { kind: 'missing', message: `collection ${stableId ?? '?'} is not present on ${node.name}` };
     }
     path = withCollectionId(pathname, localId) + (query ? `?${query}` : '');

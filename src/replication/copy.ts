@@ -96,7 +96,10 @@ export async function copyOneCollection(source: ClusterNode, target: ClusterNode
 async function copyCollection(io: NodeIo, source: ClusterNode, target: ClusterNode, c: CollectionRecord, progress: CopyProgress): Promise<void> {
   const { catalog, store } = io.deps;
   const sourceId = catalog.localId(source.id, c.stableId)!;
-  const described = await io.json<{ metadata: unknown; configuration_json?: unknown }>(source, 'GET', `${collectionsPath(c)}/${enc(c.name)}`);
+  const found = await io.send(source, 'GET', `${collectionsPath(c)}/${enc(c.name)}`, undefined, [200, 404]);
+  const described = JSON.parse(found) as { id?: string; metadata: unknown; configuration_json?: unknown };
+  // Deleted on the source since the list was taken: its delete is in the log after the copy's position.
+  if (described.id !== sourceId) return;
   await io.send(target, 'DELETE', `${collectionsPath(c)}/${enc(c.name)}`, undefined, [200, 404]);
   const created = await io.json<{ id: string }>(target, 'POST', collectionsPath(c), {
     name: c.name,

@@ -60,10 +60,20 @@ export function judgeIdentity(input: IdentityInput): IdentityVerdict {
 
 /** The node's marker; null when it has none. Throws when the node cannot tell (unreachable, error answer). */
 export async function readMarker(node: ClusterNode, timeoutMs: number): Promise<Marker | null> {
+  return (await readMarkerAt(node, timeoutMs))?.marker ?? null;
+}
+
+/** The marker with the node's id for its collection (for a cheap position update). */
+export async function readMarkerAt(node: ClusterNode, timeoutMs: number): Promise<{ marker: Marker; collectionId: string } | null> {
   const col = await node.client.requestJson({ method: 'GET', path: `${COLLECTIONS}/${MARKER_COLLECTION}`, timeoutMs });
   if (col.status === 404) return null;
   if (col.status !== 200) throw new Error(`reading the identity marker of ${node.name}: answered ${col.status}`);
   const id = (JSON.parse(col.text) as { id: string }).id;
+  const marker = await markerRecord(node, id, timeoutMs);
+  return marker ? { marker, collectionId: id } : null;
+}
+
+async function markerRecord(node: ClusterNode, id: string, timeoutMs: number): Promise<Marker | null> {
   const got = await node.client.requestJson({
     method: 'POST',
     path: `${COLLECTIONS}/${id}/get`,
@@ -96,6 +106,17 @@ export async function writeMarker(node: ClusterNode, marker: Marker, timeoutMs: 
   await send('POST', `/api/v2/tenants/${MARKER_TENANT}/databases`, { name: MARKER_DATABASE }, [200, 409]);
   const col = JSON.parse(await send('POST', COLLECTIONS, { name: MARKER_COLLECTION, get_or_create: true }, [200])) as { id: string };
   await send('POST', `${COLLECTIONS}/${col.id}/upsert`, { ids: [MARKER_ID], embeddings: [[0]], documents: [JSON.stringify(marker)] }, [200]);
+}
+
+/** Rewrites the position of an existing marker: one request. */
+export async function updateMarker(node: ClusterNode, collectionId: string, marker: Marker, timeoutMs: number): Promise<void> {
+  const r = await node.client.requestJson({
+    method: 'POST',
+    path: `${COLLECTIONS}/${collectionId}/upsert`,
+    body: Buffer.from(JSON.stringify({ ids: [MARKER_ID], embeddings: [[0]], documents: [JSON.stringify(marker)] })),
+    timeoutMs,
+  });
+  if (r.status !== 200) throw new Error(`updating the identity marker of ${node.name}: answered ${r.status}`);
 }
 
 /** Removes the marker, so a node whose refill is interrupted can never pass for a complete one. */

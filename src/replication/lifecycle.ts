@@ -13,7 +13,7 @@ import type { Catalog } from './catalog.js';
 import type { ReplicationLog } from './log.js';
 import type { Adopter } from './adopt.js';
 import { copyNode, copyRate, type CopyProgress } from './copy.js';
-import { deleteMarker, judgeIdentity, readMarker, writeMarker, type Marker } from './identity.js';
+import { deleteMarker, judgeIdentity, readMarker, readMarkerAt, updateMarker, writeMarker, type Marker } from './identity.js';
 import { sleep } from '../util/signal.js';
 
 export interface LifecycleDeps {
@@ -34,8 +34,7 @@ export interface LifecycleDeps {
 }
 
 const CLUSTER_ID = 'cluster_id';
-/** A member's marker position is rewritten at most this often: a lagging position only means more replay after a restart. */
-const MARKER_WRITE_INTERVAL_MS = 5_000;
+
 const incarnationKey = (nodeId: string) => `incarnation:${nodeId}`;
 
 export class NodeLifecycle {
@@ -43,7 +42,6 @@ export class NodeLifecycle {
   private readonly incarnations = new Map<string, string>();
   /** Position last written to each member's marker (in this run). */
   private readonly markerPositions = new Map<string, number>();
-  private readonly markerWrittenAt = new Map<string, number>();
   private readonly busy = new Set<string>();
   private readonly resyncing = new Set<string>();
   readonly copies = new Map<string, CopyProgress>();
@@ -130,11 +128,13 @@ export class NodeLifecycle {
     this.busy.add(node.id);
     try {
       if (node.lifecycle === 'member') this.setLifecycle(node, 'unverified', 'checking its identity');
-      const isPrimary = node === this.deps.cluster.primary;
+      const primary = this.deps.cluster.primary;
+      const isPrimary = node === primary;
+      // The primary is checked first (it settles the cluster id and is the source of any refill); it re-runs the rest.
+      if (!isPrimary && (this.clusterId === null || (primary.isUp && primary.lifecycle === 'unverified'))) return;
       const marker = await readMarker(node, this.deps.timeoutMs);
       if (this.clusterId === null) {
         // A gateway with a new store takes the cluster id of the primary it finds (a lost store is not a new cluster).
-        if (!isPrimary) return; // the primary settles it first
         this.clusterId = marker?.clusterId ?? randomUUID();
         await this.deps.store.setClusterValue(CLUSTER_ID, this.clusterId);
       }
@@ -142,6 +142,14 @@ export class NodeLifecycle {
       let verdict = judgeIdentity({ clusterId: this.clusterId, nodeId: node.id, storedIncarnation, marker, isPrimary });
       if (verdict.kind === 'resync' && !marker && storedIncarnation && (await this.resetSinceMarker(node))) {
         verdict = { kind: 'stamp' }; // a reset through the gateway removed the marker with everything else
+      }
+      if (verdict.kind === 'resync' && !marker && storedIncarnation === null && (await this.replayable(node))) {
+        // An empty node in a cluster whose whole history is in the log: it replays the log from the start.
+        const unmap = { mappings: this.deps.catalog.unmapAll(node.id) };
+        await this.deps.store.saveCatalog(unmap);
+        this.deps.catalog.apply(unmap);
+        node.appliedSeq = 0;
+        verdict = { kind: 'stamp' };
       }
       switch (verdict.kind) {
         case 'member':
@@ -161,6 +169,12 @@ export class NodeLifecycle {
           await this.stamp(node, storedIncarnation || marker?.incarnation || randomUUID());
           this.setLifecycle(node, 'member', null);
           break;
+      }
+      if (isPrimary) {
+        // The other nodes' checks wait for the primary's (the cluster id, the source of a refill): run them now.
+        for (const n of this.deps.cluster.nodes) if (n !== node && n.isUp && n.lifecycle === 'unverified') setImmediate(() => void this.check(n));
+      }
+      switch (verdict.kind) {
         case 'resync':
           this.startResync(node, verdict.reason);
           break;
@@ -171,6 +185,8 @@ export class NodeLifecycle {
       }
     } catch (err) {
       this.deps.logger.warn({ node: node.name, err: (err as Error).message }, 'identity check failed; retrying');
+      // Soon, not at the next tick: a failover may be waiting for this node (the primary died under the check).
+      if (!this.stopped) setTimeout(() => void this.check(node), 100).unref();
     } finally {
       this.busy.delete(node.id);
     }
@@ -181,7 +197,8 @@ export class NodeLifecycle {
     this.busy.add(node.id);
     try {
       const position = node.appliedSeq;
-      const marker = await readMarker(node, this.deps.timeoutMs);
+      const found = await readMarkerAt(node, this.deps.timeoutMs);
+      const marker = found?.marker ?? null;
       if (!marker || marker.incarnation !== this.incarnations.get(node.id) || marker.nodeId !== node.id) {
         if (!marker && (await this.resetSinceMarker(node))) {
           await this.stamp(node, this.incarnations.get(node.id)!);
@@ -192,17 +209,35 @@ export class NodeLifecycle {
         await this.check(node);
         return;
       }
-      const due = Date.now() - (this.markerWrittenAt.get(node.id) ?? 0) >= MARKER_WRITE_INTERVAL_MS;
-      if (position > marker.position && node.lifecycle === 'member' && due) {
-        await writeMarker(node, { ...marker, position }, this.deps.timeoutMs);
+      if (position > marker.position && node.lifecycle === 'member') {
+        await updateMarker(node, found!.collectionId, { ...marker, position }, this.deps.timeoutMs);
         this.markerPositions.set(node.id, position);
-        this.markerWrittenAt.set(node.id, Date.now());
       }
     } catch (err) {
       this.deps.logger.debug({ node: node.name, err: (err as Error).message }, 'marker checkpoint failed');
     } finally {
       this.busy.delete(node.id);
     }
+  }
+
+  /**
+   * True for an empty node when the log holds the cluster's whole history (nothing compacted, nothing adopted
+   * from the primary): replaying it from the start rebuilds everything, with no copy.
+   */
+  private async replayable(node: ClusterNode): Promise<boolean> {
+    const { cluster, catalog, adopter, timeoutMs } = this.deps;
+    const primary = cluster.primary;
+    if (primary === node || (this.deps.truncatedThrough?.() ?? 0) > 0) return false;
+    // With the primary gone, what the catalog knows is all there is (the node may then be promoted).
+    if (primary.isUp && primary.isMember) await adopter.adopt(primary, ['default_tenant'], true);
+    else if (primary.isUp) return false;
+    if (catalog.live().some((c) => c.origin === 'adopted')) return false;
+    const r = await node.client.requestJson({ method: 'GET', path: '/api/v2/tenants/default_tenant/databases', timeoutMs });
+    if (r.status !== 200) return false;
+    const dbs = JSON.parse(r.text) as Array<{ name: string }>;
+    if (dbs.some((d) => d.name !== 'default_database')) return false;
+    const c = await node.client.requestJson({ method: 'GET', path: '/api/v2/tenants/default_tenant/databases/default_database/collections_count', timeoutMs });
+    return c.status === 200 && Number(c.text) === 0;
   }
 
   /** True when the node applied a reset after its marker was last written in this run (a reset wipes the marker too). */

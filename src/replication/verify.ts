@@ -12,7 +12,6 @@ import type { CollectionRecord } from '../store/types.js';
 import type { Catalog } from './catalog.js';
 import type { ReplicationLog } from './log.js';
 import { MARKER_TENANT } from './identity.js';
-import { sleep } from '../util/signal.js';
 
 const PAGE = 500;
 const ATTEMPTS = 3;
@@ -131,25 +130,31 @@ async function verifyNode(deps: VerifyDeps, primary: ClusterNode, node: ClusterN
   return result;
 }
 
-/** Compares one collection; a difference seen while a write to it was landing is compared again. */
+/**
+ * Compares one collection once both nodes have applied its last committed write. Records that differ are
+ * then compared again, alone, after both nodes have applied everything logged so far (a write being decided
+ * by the primary during the read is on the primary before it counts as committed); what still differs after
+ * a few such rounds is reported.
+ */
 async function compareCollection(deps: VerifyDeps, io: Reader, primary: ClusterNode, node: ClusterNode, c: CollectionRecord): Promise<CollectionDiff> {
   const { log, catalog } = deps;
-  let diff!: CollectionDiff;
-  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-    const need = log.requiredFor(c.stableId);
-    await settle(deps, [primary, node], need);
-    const [p, n] = await Promise.all([
-      io.collection(primary, c, catalog.localId(primary.id, c.stableId)!),
-      io.collection(node, c, catalog.localId(node.id, c.stableId)!),
-    ]);
-    diff = { collection: c, ...diffDigests(p.digests, n.digests), primaryCount: p.digests.size, nodeCount: n.digests.size, metadataDiffers: p.metadata !== n.metadata };
-    if (diff.missing.length + diff.extra.length + diff.different.length === 0 && !diff.metadataDiffers) return diff;
-    // A write being decided by the primary right now is on the primary before it counts as committed.
-    await sleep(200);
-    if (log.requiredFor(c.stableId) === need) return diff;
+  const primaryId = catalog.localId(primary.id, c.stableId)!;
+  const nodeId = catalog.localId(node.id, c.stableId)!;
+  await settle(deps, [primary, node], log.requiredFor(c.stableId));
+  const [p, n] = await Promise.all([io.collection(primary, c, primaryId), io.collection(node, c, nodeId)]);
+  let records = diffDigests(p.digests, n.digests);
+  let metadataDiffers = p.metadata !== n.metadata;
+  for (let round = 1; round <= ATTEMPTS && (count(records) > 0 || metadataDiffers); round++) {
+    await settle(deps, [primary, node], log.head);
+    const ids = [...records.missing, ...records.extra, ...records.different];
+    const [pd, nd] = await Promise.all([io.collection(primary, c, primaryId, ids), io.collection(node, c, nodeId, ids)]);
+    records = diffDigests(pd.digests, nd.digests);
+    metadataDiffers = pd.metadata !== nd.metadata;
   }
-  return diff;
+  return { collection: c, ...records, primaryCount: p.digests.size, nodeCount: n.digests.size, metadataDiffers };
 }
+
+const count = (d: RecordDiff) => d.missing.length + d.extra.length + d.different.length;
 
 /** Waits until every node has applied up to `position`; false if one does not within the deadline. */
 async function settle(deps: VerifyDeps, nodes: ClusterNode[], position: number): Promise<boolean> {
@@ -225,12 +230,12 @@ export class Reader {
     return JSON.parse(r.text) as T;
   }
 
-  /** Digest of every record and the canonical collection metadata. */
-  async collection(node: ClusterNode, c: CollectionRecord, localId: string): Promise<{ digests: Map<string, string>; metadata: string }> {
+  /** Digest of every record (or of the given ids) and the canonical collection metadata. */
+  async collection(node: ClusterNode, c: CollectionRecord, localId: string, ids?: string[]): Promise<{ digests: Map<string, string>; metadata: string }> {
     const base = `/api/v2/tenants/${enc(c.tenant)}/databases/${enc(c.database)}/collections`;
     const described = await this.json<{ metadata: unknown }>(node, 'GET', `${base}/${enc(c.name)}`);
     const digests = new Map<string, string>();
-    for await (const page of this.records(node, `${base}/${enc(localId)}`)) {
+    for await (const page of this.records(node, `${base}/${enc(localId)}`, ids)) {
       page.ids.forEach((id, i) => digests.set(id, recordDigest(page.embeddings?.[i], page.documents?.[i], page.metadatas?.[i], page.uris?.[i])));
     }
     return { digests, metadata: canonicalJson(described.metadata ?? null) };
