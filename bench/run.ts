@@ -10,6 +10,7 @@ import { benchWrites } from './lib/writes.js';
 import { benchReads } from './lib/reads.js';
 import { benchCatchup } from './lib/catchup.js';
 import { benchUpdates } from './lib/updates.js';
+import { benchRefill } from './lib/refill.js';
 import { formatReport, machineInfo, writeReport, type BenchReport } from './lib/report.js';
 import { call } from './lib/workload.js';
 
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
     const reads = writes && run('reads') ? (log('reads'), await benchReads(cluster, options, { name: writes.collection, ids: writes.ids }, log)) : [];
     const catchup = run('catchup') ? (log('replica catch-up'), await benchCatchup(cluster, options, log)) : [];
     const updates = run('updates') ? (log('update guard'), await benchUpdates(cluster, options, log)) : [];
+    const refill = run('refill') ? (log('refill by copy'), await benchRefill(cluster, options, log)) : null;
     const finished = new Date();
     const report: BenchReport = {
       startedAt: started.toISOString(),
@@ -55,6 +57,7 @@ async function main(): Promise<void> {
       reads,
       catchup,
       updates,
+      refill,
       notes: [
         ...(reads.length > 0 ? [`the read collection holds ${writes!.ids.length} records of ${options.dimensions} dimensions`] : []),
         ...(options.storeDir ? [`the gateway's SQLite log was kept under ${options.storeDir}`] : []),

@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 export type EmbeddingEncoding = 'base64' | 'json';
 
-export const SCENARIOS = ['writes', 'reads', 'catchup', 'updates'] as const;
+export const SCENARIOS = ['writes', 'reads', 'catchup', 'updates', 'refill'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -46,6 +46,8 @@ export interface BenchOptions {
   /** Single-record adds written while the replica is down (shows the effect of merging runs). */
   catchupSingles: number;
   catchupConcurrency: number;
+  /** Records the primary holds (at least) when the replica is wiped and refilled by copy. */
+  refillRecords: number;
   /** Safety limit for any one phase (load or catch-up); a phase that hits it is reported as cut short. */
   phaseTimeoutSeconds: number;
   logLevel: string;
@@ -74,6 +76,7 @@ const FULL: BenchOptions = {
   catchupRecords: 20_000,
   catchupSingles: 2_000,
   catchupConcurrency: 4,
+  refillRecords: 20_000,
   phaseTimeoutSeconds: 300,
   logLevel: 'error',
   keepData: false,
@@ -92,6 +95,7 @@ const QUICK: BenchOptions = {
   warmupRequests: 3,
   catchupRecords: 2_000,
   catchupSingles: 200,
+  refillRecords: 3_000,
   phaseTimeoutSeconds: 30,
 };
 
@@ -128,6 +132,7 @@ const OVERRIDES: Record<string, [keyof BenchOptions, z.ZodType<unknown>]> = {
   BENCH_RECORDS: ['catchupRecords', int],
   BENCH_SINGLES: ['catchupSingles', z.coerce.number().int().min(0)],
   BENCH_CATCHUP_CONCURRENCY: ['catchupConcurrency', int],
+  BENCH_REFILL_RECORDS: ['refillRecords', int],
   BENCH_PHASE_TIMEOUT: ['phaseTimeoutSeconds', int],
   BENCH_PROXY_BASELINE: ['proxyBaseline', z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true')],
   BENCH_LOG_LEVEL: ['logLevel', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])],

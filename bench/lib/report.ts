@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { CatchupRow } from './catchup.js';
+import type { RefillRow } from './refill.js';
 import type { LoadResult } from './load.js';
 import type { BenchOptions } from './options.js';
 import type { ReadRow } from './reads.js';
@@ -33,6 +34,7 @@ export interface BenchReport {
   reads: ReadRow[];
   catchup: CatchupRow[];
   updates: UpdateRow[];
+  refill: RefillRow | null;
   notes: string[];
 }
 
@@ -87,6 +89,7 @@ export function formatReport(r: BenchReport): string {
   if (r.reads.length > 0) out.push('', readsTable(r.reads));
   if (r.catchup.length > 0) out.push('', catchupTable(r.catchup, r.writes));
   if (r.updates.length > 0) out.push('', formatUpdates(r.updates));
+  if (r.refill) out.push('', refillTable(r.refill));
   if (r.notes.length > 0) out.push('', ...r.notes.map((n) => `note: ${n}`));
   out.push('', `total ${f0(r.durationS)} s`);
   return out.join('\n');
@@ -165,6 +168,13 @@ function catchupTable(catchup: CatchupRow[], writes: WriteRow[]): string {
     (c.totalMs / 1000).toFixed(2),
   ]);
   return `${title}\n${table(header, rows)}`;
+}
+
+function refillTable(r: RefillRow): string {
+  const title = 'Refill by copy: replica data directory wiped, node restarted; the gateway copies every collection from the primary';
+  const header = ['collections', 'records', 'dimensions', 'marked up ms', 'copy s', 'records/s', 'restart→in-sync s', 'identical'];
+  const row = [String(r.collections), String(r.records), String(r.dimensions), f0(r.detectUpMs), (r.copyMs / 1000).toFixed(2), f0(r.recordsPerS), (r.totalMs / 1000).toFixed(2), r.identical ? 'yes' : 'NO'];
+  return `${title}\n${table(header, [row])}`;
 }
 
 /** Writes bench/results/<timestamp>.json and bench/results/latest.json; returns the first path. */

@@ -7,6 +7,7 @@ import { devCommand } from './dev-command.js';
 import { monitorCommand } from './monitor-command.js';
 import { notifyCommand } from './notify-command.js';
 import { failoverTestCommand } from './failover-test-command.js';
+import { repairCommand, verifyCommand } from './admin-commands.js';
 
 const program = new Command('chroma-ha')
   .description('High availability for Chroma: gateway, replication log, health monitor')
@@ -16,5 +17,7 @@ program.addCommand(devCommand());
 program.addCommand(monitorCommand());
 program.addCommand(notifyCommand());
 program.addCommand(failoverTestCommand());
+program.addCommand(verifyCommand());
+program.addCommand(repairCommand());
 
 await program.parseAsync(process.argv);

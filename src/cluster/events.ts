@@ -7,6 +7,8 @@ export interface ClusterEvents {
   failover: [{ from: string | null; to: string; reason: string; at: number; kind: 'failover' | 'switchover' }];
   'node-diverged': [{ node: string; seq: number; error: string; at: number }];
   'node-sync': [{ node: string; from: string; to: string; at: number }];
+  /** Identity checked (member), refill or repair (resync), unchecked since it came back (unverified), foreign. */
+  'node-lifecycle': [{ node: string; from: string; to: string; reason: string | null; at: number }];
   request: [{ routeClass: string; node: string | null; status: number; durationMs: number }];
   'upstream-error': [{ node: string; kind: string }];
   retry: [{ from: string; to: string; routeClass: string }];

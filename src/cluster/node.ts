@@ -7,6 +7,12 @@ export type Health = 'unknown' | 'up' | 'down';
 export type Role = 'primary' | 'replica';
 /** syncing: behind the committed head; in-sync: caught up; diverged: stopped on an entry it cannot apply. */
 export type SyncState = 'syncing' | 'in-sync' | 'diverged';
+/**
+ * Whether the node is the one the gateway remembers (replication/identity.ts). unverified: not checked since
+ * it came up; member: checked, follows the log; resync: being (or to be) refilled by copy; foreign: holds
+ * another cluster's data. Only members are applied to, read from, or promoted.
+ */
+export type Lifecycle = 'unverified' | 'member' | 'resync' | 'foreign';
 
 export class ClusterNode {
   readonly client: NodeClient;
@@ -22,6 +28,10 @@ export class ClusterNode {
   appliedSeq = 0;
   syncState: SyncState = 'syncing';
   divergedReason: string | null = null;
+  lifecycle: Lifecycle = 'unverified';
+  /** Drained by an operator: serves no reads (it still follows the log and can be promoted). */
+  drained = false;
+  lifecycleReason: string | null = null;
   inFlight = 0;
 
   constructor(
@@ -43,5 +53,8 @@ export class ClusterNode {
   }
   get isUp(): boolean {
     return this.health === 'up';
+  }
+  get isMember(): boolean {
+    return this.lifecycle === 'member';
   }
 }

@@ -63,6 +63,8 @@ export interface GatewayConfig {
   logLevel: string;
   adminToken?: string;
   shutdownTimeoutMs: number;
+  logRetentionEntries: number;
+  logRetentionMs: number;
 }
 
 export function loadGatewayConfig(env: Env): GatewayConfig {
@@ -103,6 +105,8 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
     logLevel: get<string>(s.LOG_LEVEL)!,
     adminToken: get<string>(s.ADMIN_TOKEN),
     shutdownTimeoutMs: ms(s.SHUTDOWN_TIMEOUT),
+    logRetentionEntries: get<number>(s.LOG_RETENTION_ENTRIES)!,
+    logRetentionMs: ms(s.LOG_RETENTION_SECONDS),
   };
 }
 

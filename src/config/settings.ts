@@ -171,6 +171,19 @@ export const gatewaySettings = {
     secret: true,
     schema: z.string().min(16, 'must be at least 16 characters'),
   },
+  LOG_RETENTION_ENTRIES: {
+    env: 'LOG_RETENTION_ENTRIES',
+    description:
+      'Newest log entries always kept. Older entries that every up node has applied are deleted; a node that was away longer is refilled by copy.',
+    default: '100000',
+    schema: positiveInt,
+  },
+  LOG_RETENTION_SECONDS: {
+    env: 'LOG_RETENTION_SECONDS',
+    description: 'Log entries younger than this are always kept (same rule as LOG_RETENTION_ENTRIES; an entry goes once both bounds are passed).',
+    default: '86400',
+    schema: seconds,
+  },
   SHUTDOWN_TIMEOUT: {
     env: 'SHUTDOWN_TIMEOUT',
     description: 'Seconds the gateway waits for in-flight requests on SIGTERM before closing connections.',

@@ -15,7 +15,8 @@ import { forward, NODE_HEADER, type ForwardDeps } from '../proxy/forward.js';
 import { readBody } from '../proxy/body.js';
 import { clientAuth } from '../proxy/headers.js';
 import { parseJson, toStableCollection } from '../proxy/rewrite.js';
-import { errors } from './errors.js';
+import { errors, HttpError } from './errors.js';
+import { MARKER_TENANT } from '../replication/identity.js';
 
 export interface ApiDeps extends ForwardDeps {
   cluster: Cluster;
@@ -37,6 +38,10 @@ export class ApiHandler {
   /** Returns the name of the node that served the request (for logs and metrics), if any. */
   async handle(req: IncomingMessage, res: ServerResponse, url: URL, route: Exclude<Route, { kind: 'refused' }>): Promise<string | null> {
     const body = await readBody(req, this.deps.maxBodyBytes);
+    // The tenant holding chroma-ha's node identity markers does not exist for clients.
+    if ((route.kind !== 'meta' && route.kind !== 'passthrough' && route.tenant === MARKER_TENANT) || (route.kind === 'write' && route.op === 'create_tenant' && namesMarkerTenant(body))) {
+      throw errors.notFound(`Tenant [${MARKER_TENANT}] is reserved by chroma-ha`);
+    }
     switch (route.kind) {
       case 'meta':
         return this.forwardTo(req, res, 'meta', () => this.deps.router.pickAny(), url.pathname === '/api/v1/heartbeat' ? '/api/v2/heartbeat' : url.pathname + url.search, body);
@@ -254,6 +259,11 @@ export class ApiHandler {
     if (!primary.isUp) return;
     await this.deps.adopter.adopt(primary, ['default_tenant', ...tenants]).catch(() => 0);
   }
+}
+
+function namesMarkerTenant(body: Buffer): boolean {
+  const parsed = parseJson(body.toString('utf8'));
+  return typeof parsed === 'object' && parsed !== null && (parsed as { name?: unknown }).name === MARKER_TENANT;
 }
 
 function consistencyOf(req: IncomingMessage): 'strong' | 'eventual' {

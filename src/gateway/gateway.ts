@@ -18,6 +18,8 @@ import { LogFollower } from '../replication/follower.js';
 import { gatewayId } from '../replication/gateway-id.js';
 import { Adopter } from '../replication/adopt.js';
 import { SpotChecker } from '../replication/spot-check.js';
+import { NodeLifecycle } from '../replication/lifecycle.js';
+import { LogCompactor } from '../replication/compaction.js';
 import { ReadRouter } from '../routing/read-router.js';
 import { Mutex } from '../util/signal.js';
 import { ApiHandler } from './api.js';
@@ -25,6 +27,7 @@ import { GatewayServer } from './server.js';
 import { gatewayHealth, gatewayStatus } from './status.js';
 import { sendJson } from './errors.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import { AdminApi } from './admin.js';
 
 export class Gateway {
   readonly startedAt = Date.now();
@@ -45,6 +48,8 @@ export class Gateway {
     private readonly adopter: Adopter,
     readonly server: GatewayServer,
     readonly events: ClusterEventBus,
+    readonly lifecycle: NodeLifecycle,
+    readonly compactor: LogCompactor,
   ) {}
 
   static async create(config: GatewayConfig, logger: Logger = createLogger(config.logLevel)): Promise<Gateway> {
@@ -59,7 +64,10 @@ export class Gateway {
     }
     const state = await store.loadState();
     const nodes = config.nodes.map((c) => new ClusterNode(c, Math.min(config.healthCheckTimeoutMs, 2_000)));
-    for (const n of nodes) n.appliedSeq = state.positions.get(n.id) ?? 0;
+    for (const n of nodes) {
+      n.appliedSeq = state.positions.get(n.id) ?? 0;
+      n.drained = state.cluster.get(`drained:${n.id}`) === '1';
+    }
     const catalog = new Catalog();
     catalog.load(state);
     const id = gatewayId();
@@ -101,8 +109,33 @@ export class Gateway {
     });
     const server = new GatewayServer(api, events, logger, config);
     const spotCheck = new SpotChecker({ cluster, log, catalog, primaryLane, intervalMs: config.spotCheckIntervalMs, timeoutMs: config.requestTimeoutMs });
-    const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, lease, follower, adopter, server, events);
-    gw.appliers = nodes.map(
+    const appliers: NodeApplier[] = [];
+    const lifecycle: NodeLifecycle = new NodeLifecycle({
+      cluster,
+      catalog,
+      log,
+      store,
+      adopter,
+      events,
+      logger,
+      timeoutMs: config.requestTimeoutMs,
+      isActive: () => lease.isHeld(),
+      applierIdle: (node) => appliers.find((a) => a.node === node)?.whenIdle() ?? Promise.resolve(),
+      truncatedThrough: (): number => compactor.truncatedThrough,
+    });
+    lifecycle.load(state.cluster);
+    const compactor: LogCompactor = new LogCompactor({
+      cluster,
+      store,
+      logger,
+      retentionEntries: config.logRetentionEntries,
+      retentionMs: config.logRetentionMs,
+      isActive: () => lease.isHeld(),
+      vouchedPosition: (node): number | null => lifecycle.vouchedPosition(node),
+    });
+    compactor.load(state.cluster);
+    const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, lease, follower, adopter, server, events, lifecycle, compactor);
+    appliers.push(...nodes.map(
       (node) =>
         new NodeApplier(node, {
           cluster,
@@ -118,7 +151,8 @@ export class Gateway {
           lease,
           onStaleEpoch: () => void failover.evaluate(),
         }),
-    );
+    ));
+    gw.appliers = appliers;
     return gw;
   }
 
@@ -135,9 +169,9 @@ export class Gateway {
       sendJson(res, h.code, { status: h.status, primary: cluster.primary.isUp ? cluster.primary.name : null });
     });
     this.server.endpoint('/status', async (_req, res) => {
-      sendJson(res, 200, await gatewayStatus(cluster, log, this.store, this.startedAt, { roles: this.failover, lease: this.lease }));
+      sendJson(res, 200, await gatewayStatus(cluster, log, this.store, this.startedAt, { control: { roles: this.failover, lease: this.lease }, lifecycle: this.lifecycle, compactor: this.compactor }));
     });
-    const metrics = new GatewayMetrics({ cluster, log, store: this.store, events, startedAt: this.startedAt, httpServer: this.server.server });
+    const metrics = new GatewayMetrics({ cluster, log, store: this.store, events, startedAt: this.startedAt, httpServer: this.server.server, lifecycle: this.lifecycle, compactor: this.compactor });
     this.server.endpoint('/metrics', metrics.handler);
     this.lease.onChange((held) => {
       // A gateway that lost the lease must not finish sending what it started; the new holder decides it.
@@ -146,6 +180,19 @@ export class Gateway {
     });
     await this.lease.start();
     await this.follower.start();
+    const admin = new AdminApi({
+      cluster,
+      catalog: this.catalog,
+      log,
+      store: this.store,
+      lifecycle: this.lifecycle,
+      logger,
+      timeoutMs: config.requestTimeoutMs,
+      adminToken: config.adminToken,
+    });
+    this.server.endpointTree('/admin/', admin.handler);
+    this.lifecycle.start();
+    this.compactor.start();
     this.health.start();
     for (const a of this.appliers) a.start();
     this.failover.start();
@@ -165,6 +212,8 @@ export class Gateway {
     await this.server.close(this.config.shutdownTimeoutMs);
     this.failover.stop();
     this.health.stop();
+    await this.lifecycle.stop();
+    await this.compactor.stop();
     await Promise.all(this.appliers.map((a) => a.stop()));
     await this.follower.stop();
     await this.lease.stop();

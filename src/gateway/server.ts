@@ -26,6 +26,8 @@ export type EndpointHandler = (req: IncomingMessage, res: ServerResponse) => Pro
 export class GatewayServer {
   readonly server: Server;
   private readonly endpoints = new Map<string, EndpointHandler>();
+  /** Handlers owning every path under a prefix, any method (the admin API). */
+  private readonly prefixes: Array<[string, EndpointHandler]> = [];
   /** Requests being handled; on close they are told to end their connection after answering. */
   private readonly inFlight = new Set<ServerResponse>();
   private draining = false;
@@ -56,6 +58,11 @@ export class GatewayServer {
   /** Registers one of the gateway's own GET endpoints (exact path). */
   endpoint(path: string, handler: EndpointHandler): void {
     this.endpoints.set(path, handler);
+  }
+
+  /** Registers a handler for every path under `prefix`, whatever the method. */
+  endpointTree(prefix: string, handler: EndpointHandler): void {
+    this.prefixes.push([prefix, handler]);
   }
 
   listen(port: number, host: string): Promise<number> {
@@ -117,8 +124,11 @@ export class GatewayServer {
       const url = new URL(req.url ?? '/', 'http://gateway');
       const own = this.endpoints.get(url.pathname);
       const method = req.method ?? 'GET';
+      const tree = this.prefixes.find(([prefix]) => url.pathname.startsWith(prefix));
       if (own && method === 'GET') {
         await own(req, res);
+      } else if (tree) {
+        await tree[1](req, res);
       } else {
         const route = matchRoute(method, url.pathname);
         if (!route) throw errors.notFound(`no route for ${method} ${url.pathname}: the gateway serves /api/v2/**, /health, /status and /metrics`);

@@ -7,6 +7,8 @@ import type { ReplicationLog } from '../replication/log.js';
 import type { ReplicationStore } from '../store/types.js';
 import type { DecisionRecord } from '../replication/failover.js';
 import type { ApplierLease } from '../replication/lease.js';
+import type { NodeLifecycle } from '../replication/lifecycle.js';
+import type { LogCompactor } from '../replication/compaction.js';
 import { redactUrl } from '../log/redact.js';
 import { VERSION } from '../version.js';
 import type { DecisionStatus, GatewayStatus } from '../status/schema.js';
@@ -14,31 +16,41 @@ import type { DecisionStatus, GatewayStatus } from '../status/schema.js';
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 
 export function gatewayHealth(cluster: Cluster): { status: HealthStatus; code: number } {
-  const up = cluster.nodes.filter((n) => n.isUp);
+  // A node serves only once its identity is checked (replication/lifecycle.ts): up alone is not enough.
+  const up = cluster.nodes.filter((n) => n.isUp && n.isMember);
   if (up.length === 0) return { status: 'unhealthy', code: 503 };
   const allGood = up.length === cluster.nodes.length && cluster.primary.isUp && cluster.nodes.every((n) => n.syncState !== 'diverged');
   return { status: allGood ? 'healthy' : 'degraded', code: 200 };
 }
 
-export function syncStateOf(node: ClusterNode, log: ReplicationLog): ClusterNode['syncState'] {
+/** in-sync, syncing, diverged, or, for a node that is not a member, unverified, resync or foreign. */
+export function syncStateOf(node: ClusterNode, log: ReplicationLog): ClusterNode['syncState'] | Exclude<ClusterNode['lifecycle'], 'member'> {
   if (node.syncState === 'diverged') return 'diverged';
+  if (node.lifecycle !== 'member') return node.lifecycle;
   return node.appliedSeq >= log.committedHead ? 'in-sync' : 'syncing';
 }
 
 const decisionJson = (d: DecisionRecord | null): DecisionStatus | null => d && { ...d, at: new Date(d.at).toISOString() };
+
+/** What /status reports beyond nodes and the log; absent for callers that only need those (metrics). */
+export interface StatusSources {
+  /** Who decides roles here, and the applier lease. */
+  control?: { roles: { lastDecision: DecisionRecord | null; lastAction: DecisionRecord | null }; lease: ApplierLease };
+  lifecycle?: NodeLifecycle;
+  compactor?: LogCompactor;
+}
 
 export async function gatewayStatus(
   cluster: Cluster,
   log: ReplicationLog,
   store: ReplicationStore,
   startedAt: number,
-  /** Who decides roles here; absent for callers that only need nodes and the log (metrics). */
-  control?: { roles: { lastDecision: DecisionRecord | null; lastAction: DecisionRecord | null }; lease: ApplierLease },
+  { control, lifecycle, compactor }: StatusSources = {},
 ): Promise<GatewayStatus> {
   const leaseView = control?.lease.view();
   const health = gatewayHealth(cluster);
   let storeReachable = true;
-  let logStats: { head: number; entries: number; bytes: number } | null = null;
+  let logStats: { head: number; entries: number; bytes: number; oldest: number | null } | null = null;
   try {
     logStats = await store.stats();
   } catch {
@@ -69,6 +81,10 @@ export async function gatewayStatus(
         lagSeconds: Math.round(lagSeconds * 1000) / 1000,
         syncState: syncStateOf(n, log),
         divergedReason: n.divergedReason,
+        lifecycleReason: n.lifecycleReason,
+        drained: n.drained,
+        /** A refill by copy under way: records copied and total, rate, ETA, the log position it started from. */
+        copy: lifecycle?.copyStatus(n) ?? null,
         inFlight: n.inFlight,
       };
     }),
@@ -97,6 +113,9 @@ export async function gatewayStatus(
       committedHead: log.committedHead,
       entries: logStats?.entries ?? null,
       bytes: logStats?.bytes ?? null,
+      /** Oldest entry still stored, and the compaction point (entries up to it may be gone). */
+      oldestRetained: logStats?.oldest ?? null,
+      truncatedThrough: compactor?.truncatedThrough ?? 0,
       pendingWrites: log.pendingCount,
     },
   };

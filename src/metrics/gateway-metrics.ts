@@ -8,6 +8,8 @@ import type { Cluster } from '../cluster/cluster.js';
 import type { ClusterEventBus } from '../cluster/events.js';
 import type { ReplicationLog } from '../replication/log.js';
 import type { ReplicationStore } from '../store/types.js';
+import type { NodeLifecycle } from '../replication/lifecycle.js';
+import type { LogCompactor } from '../replication/compaction.js';
 import { gatewayStatus } from '../gateway/status.js';
 import { VERSION } from '../version.js';
 import { renderWithProcessMetrics } from './process-metrics.js';
@@ -20,6 +22,8 @@ export interface GatewayMetricsSources {
   startedAt: number;
   /** The gateway's HTTP server, to count requests in flight from arrival to the end of the response. */
   httpServer: Server;
+  lifecycle?: NodeLifecycle;
+  compactor?: LogCompactor;
 }
 
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -76,21 +80,24 @@ export class GatewayMetrics {
   };
 
   private async refresh(): Promise<void> {
-    const { cluster, log, store, startedAt } = this.src;
-    const status = await gatewayStatus(cluster, log, store, startedAt);
+    const { cluster, log, store, startedAt, lifecycle, compactor } = this.src;
+    const status = await gatewayStatus(cluster, log, store, startedAt, { lifecycle, compactor });
     const g = this.g;
     for (const gauge of [g.role, g.syncState]) gauge.reset();
     for (const n of status.nodes) {
       const node = { node: n.name };
       g.up.set(node, n.health === 'up' ? 1 : 0);
       for (const role of ['primary', 'replica']) g.role.set({ ...node, role }, n.role === role ? 1 : 0);
-      for (const state of ['in-sync', 'syncing', 'diverged']) g.syncState.set({ ...node, state }, n.syncState === state ? 1 : 0);
+      for (const state of ['in-sync', 'syncing', 'diverged', 'unverified', 'resync', 'foreign']) g.syncState.set({ ...node, state }, n.syncState === state ? 1 : 0);
       if (n.latencyMs === null) g.latency.remove(node);
       else g.latency.set(node, n.latencyMs / 1000);
       g.applied.set(node, n.appliedPosition);
       g.lagEntries.set(node, n.lagEntries);
       g.lagSeconds.set(node, n.lagSeconds);
       g.nodeInFlight.set(node, n.inFlight);
+      g.copyCopied.set(node, n.copy?.recordsCopied ?? 0);
+      g.copyTotal.set(node, n.copy?.recordsTotal ?? 0);
+      g.copyRate.set(node, n.copy?.recordsPerSecond ?? 0);
     }
     g.head.set(status.log.head);
     g.committed.set(status.log.committedHead);
@@ -98,6 +105,8 @@ export class GatewayMetrics {
     g.storeUp.set(status.log.storeReachable ? 1 : 0);
     if (status.log.entries !== null) g.entries.set(status.log.entries);
     if (status.log.bytes !== null) g.bytes.set(status.log.bytes);
+    g.oldest.set(status.log.oldestRetained ?? 0);
+    g.truncated.set(status.log.truncatedThrough ?? 0);
     g.epoch.set(status.epoch);
     g.lastFailover.set(status.failovers.last ? status.failovers.last.at / 1000 : 0);
   }
@@ -108,7 +117,10 @@ function gauges(registers: Registry[]) {
   return {
     up: gauge('chroma_ha_node_up', '1 when the gateway considers the node up, 0 when down or not yet checked.', ['node']),
     role: gauge('chroma_ha_node_role', '1 for the role the node has now (primary or replica), 0 for the other.', ['node', 'role']),
-    syncState: gauge('chroma_ha_node_sync_state', '1 for the node\'s replication state (in-sync, syncing, diverged), 0 for the others.', ['node', 'state']),
+    syncState: gauge('chroma_ha_node_sync_state', '1 for the node\'s replication state (in-sync, syncing, diverged, unverified, resync, foreign), 0 for the others.', ['node', 'state']),
+    copyCopied: gauge('chroma_ha_node_copy_records_copied', 'Records copied so far by the refill of the node under way (0 when none).', ['node']),
+    copyTotal: gauge('chroma_ha_node_copy_records_total', 'Records the refill of the node under way has to copy (0 when none).', ['node']),
+    copyRate: gauge('chroma_ha_node_copy_records_per_second', 'Copy rate of the refill of the node under way (0 when none).', ['node']),
     latency: gauge('chroma_ha_node_check_latency_seconds', 'Latency of the node\'s last successful health check.', ['node']),
     applied: gauge('chroma_ha_node_applied_position', 'Sequence number of the last log entry the node has applied.', ['node']),
     lagEntries: gauge('chroma_ha_node_lag_entries', 'Committed log entries the node has not applied yet.', ['node']),
@@ -119,6 +131,8 @@ function gauges(registers: Registry[]) {
     pending: gauge('chroma_ha_log_pending_writes', 'Writes logged but not yet decided by the primary (waiting, e.g. during a failover).'),
     entries: gauge('chroma_ha_log_entries', 'Entries stored in the replication log.'),
     bytes: gauge('chroma_ha_log_size_bytes', 'Bytes of request bodies stored in the replication log.'),
+    oldest: gauge('chroma_ha_log_oldest_position', 'Sequence number of the oldest entry still in the log (0 when empty).'),
+    truncated: gauge('chroma_ha_log_truncated_position', 'Log compaction point: entries up to here may have been deleted.'),
     storeUp: gauge('chroma_ha_log_store_up', '1 when the replication store answered the last scrape.'),
     epoch: gauge('chroma_ha_cluster_epoch', 'Primary epoch: increases with every role change, including past runs.'),
     lastFailover: gauge('chroma_ha_last_failover_timestamp_seconds', 'When the primary role last changed (Unix time; 0 if never).'),

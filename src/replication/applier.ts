@@ -48,6 +48,7 @@ export class NodeApplier {
   /** Highest epoch whose outcomes the store refused: no pending entry is sent again until the epoch moves on. */
   private fencedEpoch = -1;
   private loopDone: Promise<void> = Promise.resolve();
+  private stepping: Promise<boolean> | null = null;
 
   constructor(
     readonly node: ClusterNode,
@@ -67,6 +68,11 @@ export class NodeApplier {
     await this.loopDone;
   }
 
+  /** Resolves once the current step is over: a refill by copy waits for it before it touches the node. */
+  async whenIdle(): Promise<void> {
+    await this.stepping?.catch(() => undefined);
+  }
+
   /** Gives up on the request in flight (the node was marked down); the entry stays pending or in doubt. */
   abortInFlight(): void {
     this.inFlight?.abort();
@@ -75,7 +81,8 @@ export class NodeApplier {
   private async loop(): Promise<void> {
     while (!this.stopped) {
       try {
-        const progressed = await this.step();
+        this.stepping = this.step();
+        const progressed = await this.stepping;
         if (!progressed) await this.deps.log.changed.wait(1_000);
       } catch (err) {
         // The store failed (e.g. PostgreSQL down): nothing was recorded, so the same entry is retried.
@@ -88,12 +95,14 @@ export class NodeApplier {
   /** Applies what it can; returns false when there is nothing to do until something changes. */
   private async step(): Promise<boolean> {
     const node = this.node;
-    if (!this.deps.lease.isHeld() || !node.isUp || node.syncState === 'diverged') return false;
+    // Only a member (identity checked, not being refilled: replication/lifecycle.ts) is written to, and only
+    // by the gateway that holds the applier lease.
+    if (!this.deps.lease.isHeld() || !node.isUp || node.syncState === 'diverged' || !node.isMember) return false;
     const entries = await this.deps.store.readAfter(node.appliedSeq, BATCH);
     let progressed = false;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
-      if (this.stopped || !node.isUp || !this.deps.lease.isHeld()) break;
+      if (this.stopped || !node.isUp || !node.isMember || !this.deps.lease.isHeld()) break;
       if (entry.state === 'rejected' || entry.state === 'aborted') {
         node.appliedSeq = entry.seq;
         progressed = true;

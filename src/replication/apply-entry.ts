@@ -63,6 +63,8 @@ export async function applyEntry(entry: LogEntry, mode: ApplyMode, ctx: ApplyCon
     if (!stableId || !localId) {
       const record = stableId ? catalog.get(stableId) : undefined;
       if (record?.origin === 'adopted' && !deciding) return { kind: 'not-held' };
+      // Deleted later in the log and never copied to this node (a refill ran after the delete): nothing to hold.
+      if (record?.deleted && !deciding) return { kind: 'not-held' };
       return { kind: 'missing', message: `collection ${stableId ?? '?'} is not present on ${node.name}` };
     }
     path = withCollectionId(pathname, localId) + (query ? `?${query}` : '');
@@ -153,7 +155,9 @@ async function toleratedReplay(entry: LogEntry, res: Answer, ctx: ApplyContext, 
         const existing = await send(ctx, 'GET', `${collectionsPath}/${enc(name)}`, null);
         const localId = parseBody(existing.body)?.id;
         // A collection the catalog already knows under this name is a real conflict, not our earlier attempt.
-        if (ok(existing.status) && typeof localId === 'string' && !catalog.stableId(node.id, localId)) return existing;
+        // One the catalog maps to this very entry's collection was made by a refill by copy that ran after it.
+        const known = typeof localId === 'string' ? catalog.stableId(node.id, localId) : undefined;
+        if (ok(existing.status) && typeof localId === 'string' && (!known || known === entry.collectionId)) return existing;
       }
       return res;
     }

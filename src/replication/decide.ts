@@ -8,6 +8,10 @@ export interface NodeView {
   name: string;
   health: 'unknown' | 'up' | 'down';
   syncState: 'syncing' | 'in-sync' | 'diverged';
+  /** Whether the node's identity is established (replication/lifecycle.ts): only members hold their data for sure. */
+  lifecycle: 'unverified' | 'member' | 'resync' | 'foreign';
+  /** Why a node is not a member (wiped, another cluster's, ...). */
+  lifecycleReason?: string | null;
   appliedSeq: number;
   priority: number;
   lastError: string | null;
@@ -43,7 +47,7 @@ export const LEASE_SAFETY_MS = 1_000;
 /** After a switchover could not complete, the same node is not tried again for this long. */
 export const SWITCHOVER_BACKOFF_MS = 5_000;
 
-const usable = (n: NodeView) => n.health === 'up' && n.syncState !== 'diverged';
+const usable = (n: NodeView) => n.health === 'up' && n.syncState !== 'diverged' && n.lifecycle === 'member';
 
 export function decide(o: Observations): Decision {
   const byId = (id: string | null) => o.nodes.find((n) => n.id === id);
@@ -74,9 +78,17 @@ export function decide(o: Observations): Decision {
 
   if (!usable(primary)) {
     if (primary.health === 'unknown') return { action: 'none', reason: `primary ${primary.name} has not been probed yet: waiting for a verdict` };
-    const why = primary.syncState === 'diverged' ? `primary ${primary.name} diverged` : `primary ${primary.name} is down: ${primary.lastError ?? 'failed checks'}`;
+    if (primary.health === 'up' && primary.lifecycle === 'unverified') {
+      return { action: 'none', reason: `primary ${primary.name} is up and its identity is being checked: waiting for a verdict` };
+    }
+    const why =
+      primary.syncState === 'diverged'
+        ? `primary ${primary.name} diverged`
+        : primary.health === 'up'
+          ? `primary ${primary.name} is up but not a member (${primary.lifecycleReason ?? primary.lifecycle})`
+          : `primary ${primary.name} is down: ${primary.lastError ?? 'failed checks'}`;
     const candidates = o.nodes.filter((n) => n !== primary && usable(n));
-    if (candidates.length === 0) return { action: 'none', reason: `${why}, and no replica is up and not diverged to take over` };
+    if (candidates.length === 0) return { action: 'none', reason: `${why}, and no replica is up, a member and not diverged to take over` };
     // Replicas trail the primary by a few entries all the time; within that slack priority decides.
     const best = Math.max(...candidates.map((n) => n.appliedSeq));
     const chosen = candidates

@@ -52,6 +52,7 @@ export class FailoverCoordinator {
   start(): void {
     this.deps.events.on('node-health', () => void this.evaluate());
     this.deps.events.on('node-diverged', () => void this.evaluate());
+    this.deps.events.on('node-lifecycle', () => void this.evaluate());
     this.timer = setInterval(() => void this.evaluate(), TICK_MS);
   }
 
@@ -96,6 +97,8 @@ export class FailoverCoordinator {
         name: n.name,
         health: n.health,
         syncState: n.syncState,
+        lifecycle: n.lifecycle,
+        lifecycleReason: n.lifecycleReason,
         appliedSeq: n.appliedSeq,
         priority: n.priority,
         lastError: n.lastError,

@@ -29,7 +29,7 @@ export class ReadRouter {
   eligible(need: ReadNeed, exclude: Set<ClusterNode> = new Set()): ClusterNode[] {
     const required = need.consistency === 'eventual' ? 0 : this.log.requiredFor(need.collectionId);
     return this.cluster.nodes.filter((n) => {
-      if (exclude.has(n) || !n.isUp || n.syncState === 'diverged') return false;
+      if (exclude.has(n) || !n.isUp || n.syncState === 'diverged' || !n.isMember || n.drained) return false;
       if (n.appliedSeq < required) return false;
       if (need.collectionId !== null) return this.catalog.localId(n.id, need.collectionId) !== undefined;
       if (need.scope) return this.catalog.holdsAll(n.id, need.scope);

@@ -28,8 +28,27 @@ export const nodeStatusSchema = z.object({
   appliedPosition: z.number(),
   lagEntries: z.number(),
   lagSeconds: z.number(),
-  syncState: z.enum(['syncing', 'in-sync', 'diverged']),
+  /** in-sync, syncing, diverged; for a node whose identity is not established: unverified, resync or foreign. */
+  syncState: z.enum(['syncing', 'in-sync', 'diverged', 'unverified', 'resync', 'foreign']),
   divergedReason: z.string().nullable(),
+  lifecycleReason: z.string().nullable().optional(),
+  drained: z.boolean().optional(),
+  /** A refill by copy under way. */
+  copy: z
+    .object({
+      node: z.string(),
+      source: z.string(),
+      fromPosition: z.number(),
+      startedAt: z.number(),
+      collectionsTotal: z.number(),
+      collectionsCopied: z.number(),
+      recordsTotal: z.number(),
+      recordsCopied: z.number(),
+      recordsPerSecond: z.number(),
+      etaSeconds: z.number().nullable(),
+    })
+    .nullable()
+    .optional(),
   inFlight: z.number(),
 });
 
@@ -57,6 +76,9 @@ export const gatewayStatusSchema = z.object({
     committedHead: z.number(),
     entries: z.number().nullable(),
     bytes: z.number().nullable(),
+    /** Oldest entry still stored, and the compaction point (entries up to it may be gone). */
+    oldestRetained: z.number().nullable().optional(),
+    truncatedThrough: z.number().optional(),
     pendingWrites: z.number(),
   }),
 });

@@ -219,15 +219,38 @@ export class PostgresStore implements ReplicationStore {
     if (catalog && catalog.s !== null) lastCommitted.set('', Number(catalog.s));
     const pendingSeqs = (await q(`SELECT seq FROM log_entries WHERE state = 'pending' ORDER BY seq`)).map((r) => Number(r.seq));
     const [h] = await q('SELECT COALESCE(MAX(seq), 0) AS h FROM log_entries');
-    return { collections, mappings, positions, lastCommitted, pendingSeqs, head: Number(h?.h ?? 0) };
+    return { collections, mappings, positions, lastCommitted, pendingSeqs, head: Number(h?.h ?? 0), cluster: await this.readClusterValues() };
+  }
+
+  async setClusterValue(key: string, value: string): Promise<void> {
+    await this.pool.query('INSERT INTO cluster_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+  }
+
+  async readClusterValues(): Promise<Map<string, string>> {
+    const r = await this.pool.query('SELECT key, value FROM cluster_state');
+    return new Map((r.rows as Row[]).map((row) => [String(row.key), String(row.value)]));
   }
 
   async stats(): Promise<LogStats> {
     const r = await this.pool.query(
-      'SELECT COALESCE(MAX(seq), 0) AS head, COUNT(*) AS n, COALESCE(SUM(OCTET_LENGTH(body)), 0) AS bytes FROM log_entries',
+      'SELECT COALESCE(MAX(seq), 0) AS head, COUNT(*) AS n, COALESCE(SUM(OCTET_LENGTH(body)), 0) AS bytes, MIN(seq) AS oldest FROM log_entries',
     );
     const row = r.rows[0] as Row;
-    return { head: Number(row.head), entries: Number(row.n), bytes: Number(row.bytes) };
+    return { head: Number(row.head), entries: Number(row.n), bytes: Number(row.bytes), oldest: row.oldest === null ? null : Number(row.oldest) };
+  }
+
+  async lastCreatedBefore(createdBefore: number, scan: number): Promise<number | null> {
+    const r = await this.pool.query(
+      'SELECT MAX(seq) AS s FROM (SELECT seq, created_at FROM log_entries ORDER BY seq LIMIT $1) oldest WHERE created_at < $2',
+      [scan, createdBefore],
+    );
+    const row = r.rows[0] as Row;
+    return row.s === null ? null : Number(row.s);
+  }
+
+  async truncate(upTo: number, limit: number): Promise<number> {
+    const r = await this.pool.query('DELETE FROM log_entries WHERE seq IN (SELECT seq FROM log_entries WHERE seq <= $1 ORDER BY seq LIMIT $2)', [upTo, limit]);
+    return r.rowCount ?? 0;
   }
 
   async firstCommittedAfter(seq: number): Promise<{ seq: number; createdAt: number } | null> {

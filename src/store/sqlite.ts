@@ -94,10 +94,10 @@ export class SqliteStore implements ReplicationStore {
     return this.db.transaction(() => {
       if (this.epoch() !== p.expectedEpoch) return { promoted: false, roles: this.roles() };
       const count = Number(this.clusterValue('failover_count') ?? 0);
-      this.setClusterValue('primary', p.primaryId);
-      this.setClusterValue('epoch', String(p.expectedEpoch + 1));
-      this.setClusterValue('failover_count', String(count + 1));
-      this.setClusterValue('last_failover', p.lastFailover);
+      this.writeClusterValue('primary', p.primaryId);
+      this.writeClusterValue('epoch', String(p.expectedEpoch + 1));
+      this.writeClusterValue('failover_count', String(count + 1));
+      this.writeClusterValue('last_failover', p.lastFailover);
       return { promoted: true, roles: this.roles() };
     }).immediate();
   }
@@ -193,7 +193,15 @@ export class SqliteStore implements ReplicationStore {
     this.db.transaction(() => this.writeCatalog(changes))();
   }
 
-  private setClusterValue(key: string, value: string): void {
+  async setClusterValue(key: string, value: string): Promise<void> {
+    this.writeClusterValue(key, value);
+  }
+
+  async readClusterValues(): Promise<Map<string, string>> {
+    return new Map((this.db.prepare('SELECT key, value FROM cluster_state').all() as Row[]).map((r) => [String(r.key), String(r.value)]));
+  }
+
+  private writeClusterValue(key: string, value: string): void {
     this.db
       .prepare('INSERT INTO cluster_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
       .run(key, value);
@@ -219,14 +227,28 @@ export class SqliteStore implements ReplicationStore {
       Number(r.seq),
     );
     const head = await this.head();
-    return { collections, mappings, positions, lastCommitted, pendingSeqs, head };
+    return { collections, mappings, positions, lastCommitted, pendingSeqs, head, cluster: await this.readClusterValues() };
   }
 
   async stats(): Promise<LogStats> {
     const r = this.db
-      .prepare('SELECT COALESCE(MAX(seq), 0) AS head, COUNT(*) AS n, COALESCE(SUM(LENGTH(body)), 0) AS bytes FROM log_entries')
+      .prepare('SELECT COALESCE(MAX(seq), 0) AS head, COUNT(*) AS n, COALESCE(SUM(LENGTH(body)), 0) AS bytes, MIN(seq) AS oldest FROM log_entries')
       .get() as Row;
-    return { head: Number(r.head), entries: Number(r.n), bytes: Number(r.bytes) };
+    return { head: Number(r.head), entries: Number(r.n), bytes: Number(r.bytes), oldest: r.oldest === null ? null : Number(r.oldest) };
+  }
+
+  async lastCreatedBefore(createdBefore: number, scan: number): Promise<number | null> {
+    const r = this.db
+      .prepare('SELECT MAX(seq) AS s FROM (SELECT seq, created_at FROM log_entries ORDER BY seq LIMIT ?) WHERE created_at < ?')
+      .get(scan, createdBefore) as Row;
+    return r.s === null ? null : Number(r.s);
+  }
+
+  async truncate(upTo: number, limit: number): Promise<number> {
+    // Deleted entries are applied everywhere that matters; losing this delete to a crash only delays it.
+    return this.withoutFsync(
+      () => this.db.prepare('DELETE FROM log_entries WHERE seq IN (SELECT seq FROM log_entries WHERE seq <= ? ORDER BY seq LIMIT ?)').run(upTo, limit).changes,
+    );
   }
 
   async firstCommittedAfter(seq: number): Promise<{ seq: number; createdAt: number } | null> {

@@ -124,12 +124,16 @@ export interface StoredState {
   lastCommitted: Map<string, number>;
   pendingSeqs: number[];
   head: number;
+  /** Small cluster-wide values (cluster id, node incarnations, drained nodes, the compaction point, roles). */
+  cluster: Map<string, string>;
 }
 
 export interface LogStats {
   head: number;
   entries: number;
   bytes: number;
+  /** Oldest entry still in the log (null when it is empty). */
+  oldest: number | null;
 }
 
 export interface ReplicationStore {
@@ -178,10 +182,20 @@ export interface ReplicationStore {
    */
   watch(onChange: () => void): Promise<() => Promise<void>>;
   saveCatalog(changes: CatalogChanges): Promise<void>;
+  /**
+   * Records a small cluster-wide value (node lifecycle: cluster id, incarnations, drained nodes, compaction
+   * point). Roles (primary, epoch) are written only by promote(), which fences them.
+   */
+  setClusterValue(key: string, value: string): Promise<void>;
+  readClusterValues(): Promise<Map<string, string>>;
   loadState(): Promise<StoredState>;
   stats(): Promise<LogStats>;
   /** Creation time (ms) of the first entry after seq that a node still has to apply, or null. */
   firstCommittedAfter(seq: number): Promise<{ seq: number; createdAt: number } | null>;
   /** Cheap round trip used to tell whether the store is reachable. */
   ping(): Promise<void>;
+  /** Highest seq among the oldest `scan` entries created before `createdBefore` (ms), or null. */
+  lastCreatedBefore(createdBefore: number, scan: number): Promise<number | null>;
+  /** Deletes up to `limit` of the oldest entries with seq <= upTo (log compaction); returns how many. */
+  truncate(upTo: number, limit: number): Promise<number>;
 }

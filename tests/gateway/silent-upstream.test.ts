@@ -1,7 +1,8 @@
 // Acceptance 5, faults: an upstream that accepts connections and never answers must cost a client one
 // REQUEST_TIMEOUT and a 504 in Chroma's shape, never a hang. The "node" is a raw TCP server that answers
 // the heartbeat probe (so the gateway believes it is up, as with a node stuck on real work) and reads
-// every other request without ever answering it.
+// every other request without ever answering it. Its identity marker can never be read, so it never serves
+// a collection read (replication/lifecycle.ts): those are refused with 503 instead.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server, type Socket } from 'node:net';
 import { COLLECTIONS, Harness, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
@@ -58,13 +59,12 @@ describe('an upstream that never answers', () => {
   it('gets 504 at REQUEST_TIMEOUT for every kind of forwarded request, concurrently', async () => {
     h = new Harness();
     node = await silentNode();
-    const gw = await h.gateway([node], { REQUEST_TIMEOUT: String(REQUEST_TIMEOUT_MS / 1000) });
+    const gw = await h.gateway([node], { REQUEST_TIMEOUT: String(REQUEST_TIMEOUT_MS / 1000), WRITE_TIMEOUT: '2' });
     await waitFor('the silent node to pass its health checks', () => gw.cluster.primary.isUp);
     const base = gatewayUrl(gw);
 
     const requests = [
       ['meta', '/api/v2/version'],
-      ['catalog read', COLLECTIONS],
       ['passthrough', '/api/v2/some/route/the/gateway/does/not/know'],
     ] as const;
     const started = performance.now();
@@ -86,9 +86,12 @@ describe('an upstream that never answers', () => {
       expect(a.ms).toBeLessThan(REQUEST_TIMEOUT_MS + 3_000);
     }
     // The requests really reached the silent node (the 504s are not the gateway refusing them). The gateway's
-    // own adoption scan of a new primary may be swallowed too.
-    expect(node.swallowed).toEqual(
-      expect.arrayContaining(['GET /api/v2/version HTTP/1.1', `GET ${COLLECTIONS} HTTP/1.1`, 'GET /api/v2/some/route/the/gateway/does/not/know HTTP/1.1']),
-    );
+    // own identity check and adoption scan of a new primary may be swallowed too.
+    expect(node.swallowed).toEqual(expect.arrayContaining(['GET /api/v2/version HTTP/1.1', 'GET /api/v2/some/route/the/gateway/does/not/know HTTP/1.1']));
+    // Its identity marker never answered, so it serves no collection read: refused once WRITE_TIMEOUT has passed.
+    const catalogRead = await http(base, 'GET', COLLECTIONS);
+    expect({ status: catalogRead.status, error: catalogRead.json.error }).toEqual({ status: 503, error: 'ServiceUnavailableError' });
+    expect(gw.cluster.primary.lifecycle).toBe('unverified');
+    expect(node.swallowed).not.toContain(`GET ${COLLECTIONS} HTTP/1.1`);
   });
 });

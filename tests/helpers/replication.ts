@@ -7,7 +7,7 @@ import { COLLECTIONS, http, waitFor } from './cluster.js';
 export async function waitAllInSync(gw: Gateway, timeoutMs = 60_000): Promise<void> {
   await waitFor(
     'every node up and in sync',
-    () => gw.log.pendingCount === 0 && gw.cluster.nodes.every((n) => n.isUp && n.appliedSeq >= gw.log.committedHead),
+    () => gw.log.pendingCount === 0 && gw.cluster.nodes.every((n) => n.isUp && n.isMember && n.appliedSeq >= gw.log.committedHead),
     timeoutMs,
   );
 }

@@ -23,7 +23,8 @@ describe('gateway /metrics', () => {
     h = new Harness();
     const nodes = await h.chromaCluster(2);
     const gw = await h.gateway(nodes, { REQUEST_TIMEOUT: '1' });
-    const other = await h.gateway(nodes, { DATA_DIR: join(h.dir, 'second-gateway') });
+    // Its own node: two gateways (two logs) in front of the same nodes would each claim them (their identity markers).
+    const other = await h.gateway([await h.chroma()], { DATA_DIR: join(h.dir, 'second-gateway') });
     const base = gatewayUrl(gw);
     const metrics = () => scrape(`${base}/metrics`);
     const delta = (a: Scrape, b: Scrape, name: string, labels: Record<string, string> = {}) => (b.value(name, labels) ?? 0) - (a.value(name, labels) ?? 0);

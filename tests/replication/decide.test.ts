@@ -6,7 +6,7 @@ import { CAUGHT_UP_SLACK, LEASE_SAFETY_MS, SWITCHOVER_BACKOFF_MS, decide, type N
 const NOW = 1_000_000;
 
 function node(id: string, over: Partial<NodeView> = {}): NodeView {
-  return { id, name: id, health: 'up', syncState: 'in-sync', appliedSeq: 100, priority: 0, lastError: null, ...over };
+  return { id, name: id, health: 'up', syncState: 'in-sync', lifecycle: 'member', appliedSeq: 100, priority: 0, lastError: null, ...over };
 }
 
 /** A healthy three-node cluster, this gateway holding the lease with plenty of time left. */
@@ -82,6 +82,28 @@ describe('decide', () => {
     });
   });
 
+  describe('node identity (replication/lifecycle.ts)', () => {
+    it('waits while an up primary has its identity checked', () => {
+      const d = decide(observe({}, [node('a', { priority: 2, lifecycle: 'unverified' }), node('b', { priority: 1 })]));
+      expect(d).toEqual({ action: 'none', reason: expect.stringMatching(/primary a is up and its identity is being checked/) });
+    });
+
+    it('fails over from an up primary that turned out wiped, to a member only', () => {
+      const nodes = [
+        node('a', { priority: 2, lifecycle: 'resync', lifecycleReason: 'its data is gone' }),
+        node('b', { priority: 9, lifecycle: 'resync' }),
+        node('c', { priority: 1 }),
+      ];
+      const d = decide(observe({}, nodes));
+      expect(d).toEqual({ action: 'failover', to: 'c', reason: expect.stringMatching(/primary a is up but not a member \(its data is gone\)/) });
+    });
+
+    it('promotes no replica that is not a member', () => {
+      const nodes = [node('a', { health: 'down', priority: 2 }), node('b', { lifecycle: 'unverified' }), node('c', { lifecycle: 'foreign' })];
+      expect(decide(observe({}, nodes))).toEqual({ action: 'none', reason: expect.stringMatching(/no replica is up, a member and not diverged/) });
+    });
+  });
+
   it('does nothing when the current primary is not a configured node', () => {
     const d = decide(observe({ primaryId: 'gone', stored: { primaryId: 'gone', epoch: 3 } }));
     expect(d).toEqual({ action: 'none', reason: 'primary gone is not a configured node' });
@@ -141,7 +163,7 @@ describe('decide', () => {
       const nodes = [node('a', { health: 'down', lastError: 'timeout' }), node('b', { health: 'down' }), node('c', { syncState: 'diverged' })];
       expect(decide(observe({}, nodes))).toEqual({
         action: 'none',
-        reason: 'primary a is down: timeout, and no replica is up and not diverged to take over',
+        reason: 'primary a is down: timeout, and no replica is up, a member and not diverged to take over',
       });
     });
   });

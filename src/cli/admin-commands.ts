@@ -1,0 +1,119 @@
+// `chroma-ha verify` and `chroma-ha repair`: call a running gateway's admin API (bearer ADMIN_TOKEN,
+// from --token or the environment), print a readable report, and exit 0 only when the nodes are identical
+// (verify) or the repair is done (repair); 1 when they are not, 2 when the gateway could not be asked.
+import { Command } from 'commander';
+import { ConfigError } from '../config/load.js';
+import { withDefaultScheme } from '../config/settings.js';
+import { runOrExit } from './process.js';
+
+interface CollectionReport {
+  collection: string;
+  primaryCount: number;
+  nodeCount: number;
+  missing: number;
+  extra: number;
+  different: number;
+  metadataDiffers: boolean;
+  examples: string[];
+}
+interface NodeReport {
+  node: string;
+  identical: boolean;
+  unavailable: string | null;
+  collectionsCompared: number;
+  recordsCompared: number;
+  missingCollections: string[];
+  extraCollections: string[];
+  collections: CollectionReport[];
+}
+interface VerifyReport {
+  identical: boolean;
+  position: number;
+  primary: string;
+  durationMs: number;
+  nodes: NodeReport[];
+}
+interface RepairReport {
+  done: boolean;
+  repairs: Array<{ node: string; action: string; reason: string | null; collectionsCreated: number; collectionsDropped: number; recordsWritten: number; recordsDeleted: number }>;
+  before: VerifyReport;
+  after: VerifyReport | null;
+}
+
+export function verifyCommand(): Command {
+  return adminCommand('verify', 'compare every node with the primary, collection by collection and record by record; exit 0 only when all are identical').action(
+    (opts: AdminOptions) =>
+      runOrExit(async () => {
+        const report = await callAdmin<VerifyReport>(opts, '/admin/verify');
+        process.stdout.write(formatVerify(report));
+        process.exitCode = report.identical ? 0 : 1;
+      }),
+  );
+}
+
+export function repairCommand(): Command {
+  return adminCommand('repair', 'make every replica identical to the primary (what verify reports); exit 0 when done').action((opts: AdminOptions) =>
+    runOrExit(async () => {
+      const report = await callAdmin<RepairReport>(opts, '/admin/repair');
+      process.stdout.write(formatVerify(report.before));
+      for (const r of report.repairs) {
+        const what = `${r.collectionsCreated} collection(s) copied, ${r.collectionsDropped} dropped, ${r.recordsWritten} record(s) written, ${r.recordsDeleted} deleted`;
+        process.stdout.write(`repair ${r.node}: ${r.action}${r.reason ? ` (${r.reason})` : ''}${r.action === 'repaired' ? `: ${what}` : ''}\n`);
+      }
+      if (report.after) process.stdout.write(`after repair:\n${formatVerify(report.after)}`);
+      process.stdout.write(report.done ? 'Repair done.\n' : 'Repair NOT complete.\n');
+      process.exitCode = report.done ? 0 : 1;
+    }),
+  );
+}
+
+interface AdminOptions {
+  url: string;
+  token?: string;
+}
+
+function adminCommand(name: string, description: string): Command {
+  return new Command(name)
+    .description(description)
+    .requiredOption('--url <url>', 'the gateway, e.g. http://localhost:8000')
+    .option('--token <token>', 'admin token [env ADMIN_TOKEN]');
+}
+
+async function callAdmin<T>(opts: AdminOptions, path: string): Promise<T> {
+  const token = opts.token ?? process.env.ADMIN_TOKEN;
+  if (!token) throw new ConfigError('no admin token: pass --token or set ADMIN_TOKEN');
+  const url = new URL(path, withDefaultScheme(opts.url)).toString();
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  } catch (err) {
+    throw new ConfigError(`cannot reach the gateway at ${opts.url}: ${(err as Error).cause ?? (err as Error).message}`);
+  }
+  const text = await res.text();
+  if (res.status === 401) throw new ConfigError('the gateway refused the admin token (401)');
+  if (res.status === 404 && text.includes('disabled')) throw new ConfigError('the gateway has no admin API: it runs without ADMIN_TOKEN');
+  if (!res.ok) throw new ConfigError(`the gateway answered ${res.status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text) as T;
+}
+
+function formatVerify(r: VerifyReport): string {
+  const out = [`verify against the primary ${r.primary} at log position ${r.position} (${(r.durationMs / 1000).toFixed(1)} s)`];
+  for (const n of r.nodes) {
+    if (n.unavailable) {
+      out.push(`  ${n.node}: NOT COMPARED: ${n.unavailable}`);
+      continue;
+    }
+    out.push(`  ${n.node}: ${n.identical ? 'identical' : 'DIFFERENT'} (${n.collectionsCompared} collection(s), ${n.recordsCompared} record(s) compared)`);
+    for (const c of n.missingCollections) out.push(`    missing collection ${c}`);
+    for (const c of n.extraCollections) out.push(`    extra collection ${c}`);
+    for (const c of n.collections) {
+      out.push(
+        `    ${c.collection}: ${c.nodeCount} record(s) on ${n.node}, ${c.primaryCount} on the primary: ` +
+          `${c.missing} missing, ${c.extra} extra, ${c.different} different${c.metadataDiffers ? ', collection metadata differs' : ''}` +
+          (c.examples.length > 0 ? ` (e.g. ${c.examples.join(', ')})` : ''),
+      );
+    }
+  }
+  out.push(r.identical ? 'All nodes are identical.' : 'The nodes are NOT identical.');
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,116 @@
+// The admin API under /admin/ (bearer ADMIN_TOKEN; 401 without it or with a wrong one, and the whole API
+// answers 404 when no token is configured): list nodes, verify the nodes against the primary, repair
+// replicas, refill a node by copy, drain a node (no new reads) and undrain it. Each action is also a `chroma-ha` command (src/cli/) calling these.
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Cluster } from '../cluster/cluster.js';
+import type { ClusterNode } from '../cluster/node.js';
+import type { Logger } from '../log/logger.js';
+import type { NodeLifecycle } from '../replication/lifecycle.js';
+import { verifyCluster, verificationReport, type VerifyDeps } from '../replication/verify.js';
+import { repairCluster, type RepairDeps } from '../replication/repair.js';
+import { redactUrl } from '../log/redact.js';
+import { errors, HttpError, sendJson } from './errors.js';
+
+export interface AdminDeps extends RepairDeps {
+  cluster: Cluster;
+  lifecycle: NodeLifecycle;
+  logger: Logger;
+  adminToken: string | undefined;
+}
+
+export class AdminApi {
+  /** One verify or repair at a time: each reads every record of every node. */
+  private running: string | null = null;
+
+  constructor(private readonly deps: AdminDeps) {}
+
+  readonly handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const { adminToken } = this.deps;
+    if (!adminToken) throw errors.notFound('the admin API is disabled: set ADMIN_TOKEN to enable it');
+    if (!tokenMatches(req.headers.authorization, adminToken)) {
+      throw new HttpError(401, 'Unauthorized', 'the admin API needs the header Authorization: Bearer <ADMIN_TOKEN>');
+    }
+    const path = new URL(req.url ?? '/', 'http://gateway').pathname.replace(/\/+$/, '');
+    const method = req.method ?? 'GET';
+    if (method === 'GET' && path === '/admin/nodes') return sendJson(res, 200, { nodes: this.nodes() });
+    if (method === 'POST' && path === '/admin/verify') return sendJson(res, 200, await this.exclusive('verify', () => this.verify()));
+    if (method === 'POST' && path === '/admin/repair') return sendJson(res, 200, await this.exclusive('repair', () => this.repair()));
+    const action = /^\/admin\/nodes\/([^/]+)\/(resync|drain|undrain)$/.exec(path);
+    if (method === 'POST' && action) {
+      const node = this.node(decodeURIComponent(action[1]!));
+      if (action[2] === 'resync') return sendJson(res, 202, this.resync(node));
+      return sendJson(res, 200, await this.drain(node, action[2] === 'drain'));
+    }
+    throw errors.notFound(
+      `no admin route ${method} ${path}: GET /admin/nodes, POST /admin/verify, POST /admin/repair, POST /admin/nodes/{name}/resync|drain|undrain`,
+    );
+  };
+
+  private nodes() {
+    return this.deps.cluster.nodes.map((n) => ({
+      name: n.name,
+      url: redactUrl(n.config.url),
+      role: n.role,
+      health: n.health,
+      lifecycle: n.lifecycle,
+      lifecycleReason: n.lifecycleReason,
+      syncState: n.syncState,
+      drained: n.drained,
+      appliedPosition: n.appliedSeq,
+      copy: this.deps.lifecycle.copyStatus(n),
+    }));
+  }
+
+  private async verify() {
+    const v = await verifyCluster(this.deps as VerifyDeps);
+    this.deps.logger.info({ identical: v.identical, position: v.position, ms: Math.round(v.durationMs) }, 'verify finished');
+    return verificationReport(v);
+  }
+
+  private async repair() {
+    const r = await repairCluster(this.deps);
+    const after = r.after ? verificationReport(r.after) : null;
+    const done = r.repairs.every((x) => x.action === 'none' || x.action === 'repaired') && (after?.identical ?? true);
+    this.deps.logger.info({ repairs: r.repairs, done }, 'repair finished');
+    return { done, repairs: r.repairs, before: verificationReport(r.before), after };
+  }
+
+  private node(name: string): ClusterNode {
+    const node = this.deps.cluster.nodes.find((n) => n.name === name);
+    if (!node) throw errors.notFound(`no node named ${name}`);
+    return node;
+  }
+
+  private resync(node: ClusterNode) {
+    if (node === this.deps.cluster.primary) throw new HttpError(409, 'ConflictError', `${node.name} is the primary: it is the source of a refill, never its target`);
+    this.deps.lifecycle.requestResync(node, 'requested through the admin API');
+    return { node: node.name, lifecycle: node.lifecycle };
+  }
+
+  /** Drained nodes get no reads; kept in the store so a restarted gateway keeps them drained. */
+  private async drain(node: ClusterNode, drained: boolean) {
+    await this.deps.store.setClusterValue(`drained:${node.id}`, drained ? '1' : '0');
+    node.drained = drained;
+    this.deps.logger.warn({ node: node.name, drained }, drained ? `node ${node.name} drained: no new reads` : `node ${node.name} undrained`);
+    return { node: node.name, drained };
+  }
+
+  private async exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.running) throw new HttpError(409, 'ConflictError', `a ${this.running} is already running`);
+    this.running = what;
+    try {
+      return await fn();
+    } finally {
+      this.running = null;
+    }
+  }
+}
+
+/** Constant-time comparison (of digests, so lengths never leak either). */
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  if (!m) return false;
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(m[1]!.trim()), digest(token));
+}
