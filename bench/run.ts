@@ -7,6 +7,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Harness } from '../tests/helpers/cluster.js';
 import { CpuCaps } from './lib/cgroup.js';
+import { benchCatchup, type CatchupResult } from './lib/catchup.js';
 import { benchFailover } from './lib/failover.js';
 import { haproxyBinary } from './lib/haproxy.js';
 import { benchCapped, benchUncapped, type Row } from './lib/matrix.js';
@@ -66,6 +67,11 @@ async function main(): Promise<void> {
         rows.push(...(await benchCapped(systems, caps, options, log)));
       }
     } else cappedSkipped = 'the capped part was not run (BENCH_CAPPED=0)';
+    let catchup: CatchupResult | null = null;
+    if (options.catchup) {
+      log('replica catch-up: a replica of the 3-node gateway stopped during interleaved writes to 4 collections, then restarted');
+      catchup = await benchCatchup(systems, options, log);
+    }
     const peakGatewayRssMiB = Math.max(...gatewayPids.map((p) => memoryMiB(p).peak));
     let failover: FailoverResult[] = [];
     if (options.failover) {
@@ -82,8 +88,9 @@ async function main(): Promise<void> {
       cpuCaps: caps?.kind ?? null,
       rows,
       failover,
+      catchup,
       peakGatewayRssMiB,
-      targets: judgeTargets(rows, failover, peakGatewayRssMiB),
+      targets: judgeTargets(rows, failover, catchup, peakGatewayRssMiB),
       notes: [
         'uncapped: every proxy and the one-node gateway stand in front of the same Chroma server; the load generator (autocannon, in the benchmark process), the proxies and the four Chroma servers share this machine\'s cores',
         'CPU per request is the proxy process\'s own user + system time (from /proc, 10 ms ticks) over the requests it answered; direct Chroma has none',

@@ -24,7 +24,12 @@ export interface FailoverResult {
 
 const NAME = 'bench-failover';
 const SEED = 50;
-const TIMING = { beforeKillMs: 2_000, restartAfterMs: 7_000, afterRestartMs: 5_000 };
+
+
+/** Kill after beforeKillMs, restart restartAfterMs later, stop the streams afterRestartMs after that. */
+export function timing(options: BenchOptions) {
+  return options.mode === 'quick' ? { beforeKillMs: 1_000, restartAfterMs: 6_000, afterRestartMs: 3_000 } : { beforeKillMs: 2_000, restartAfterMs: 7_000, afterRestartMs: 5_000 };
+}
 
 interface Stream {
   ok: number;
@@ -116,6 +121,7 @@ async function seed(url: string, options: BenchOptions): Promise<void> {
 
 /** Streams through `url`, kills `primary` after a while, restarts it later, and collects what the clients saw. */
 async function scenario(url: string, primary: { kill(): Promise<void>; spawn(): Promise<void> }, options: BenchOptions, prefix: string) {
+  const TIMING = timing(options);
   const ops = await clientOps(url, options, prefix);
   const reads = stream(ops.read);
   const writes = stream(ops.write);

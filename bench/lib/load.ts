@@ -15,7 +15,10 @@ export interface BenchRequest {
 export interface LoadPlan {
   baseUrl: string;
   concurrency: number;
+  /** Run for this long (in-flight requests are cut off at the end), or ... */
   seconds: number;
+  /** ... send exactly this many requests and wait for every answer (writes: none cut off half-way). */
+  amount?: number;
   request: BenchRequest;
   /** Processes whose CPU and memory are charged to this system (the proxy in front of Chroma). */
   pids: number[];
@@ -55,7 +58,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadRun> {
   const instance = autocannon({
     url: plan.baseUrl,
     connections: plan.concurrency,
-    duration: plan.seconds,
+    ...(plan.amount ? { amount: plan.amount } : { duration: plan.seconds }),
     timeout: 60,
     // autocannon ends a run on its next sample tick: tick often, so a run lasts what was asked, not the next whole second.
     sampleInt: 50,

@@ -69,18 +69,25 @@ async function measure(part: Row['part'], workload: Workload, concurrency: numbe
   const random = rng(7);
   let counter = 0;
   const requests = new Map(plans.map((p) => [p.name, requestFor(workload, p.target, options, random, () => `${part}-${p.name}-${workload}-${concurrency}-${counter++}`)]));
-  const phase = async (plan: SystemPlan, seconds: number) => {
+  // Writes are slow and must not be cut off mid-request (an add cut off at the end of a timed run is lost
+  // to the count but still applied): they run a fixed number of requests, sized from the system's warm-up
+  // rate so that a round lasts about `seconds`.
+  const writes = isWrite(workload);
+  const rates = new Map<string, number>();
+  const phase = async (plan: SystemPlan, seconds: number, warmup: boolean) => {
     plan.before?.();
-    const run = await runLoad({ baseUrl: plan.target.url, concurrency, seconds, request: requests.get(plan.name)!, pids: plan.target.pids });
+    const amount = writes ? (warmup ? concurrency : Math.max(concurrency, Math.ceil((rates.get(plan.name) ?? 1) * seconds))) : undefined;
+    const run = await runLoad({ baseUrl: plan.target.url, concurrency, seconds, amount, request: requests.get(plan.name)!, pids: plan.target.pids });
+    if (warmup) rates.set(plan.name, run.samplesMs.length / Math.max(run.durationS, 0.001));
     await plan.settle?.();
     return run;
   };
-  if (options.warmupSeconds > 0) for (const p of plans) await phase(p, options.warmupSeconds);
+  if (options.warmupSeconds > 0 || writes) for (const p of plans) await phase(p, options.warmupSeconds, true);
   const byName = new Map(plans.map((p) => [p.name, p]));
   const runs = await interleave(
     plans.map((p) => p.name),
     options.rounds,
-    (name) => phase(byName.get(name)!, options.seconds),
+    (name) => phase(byName.get(name)!, options.seconds, false),
   );
   const results: Record<string, LoadResult> = {};
   for (const p of plans) results[p.name] = combine(runs.get(p.name)!, p.target.pids.length > 0);
@@ -135,7 +142,7 @@ function describe(row: Row): string {
   return (
     `${WORKLOAD_LABELS[row.workload]} c=${row.concurrency}: ` +
     entries
-      .map(([name, r]) => `${name} ${r.requestsPerS.toFixed(r.requestsPerS < 100 ? 1 : 0)}/s` + (name === entries[0]![0] ? '' : ` (${(r.requestsPerS / base).toFixed(2)}×)`) + (r.cpuUsPerRequest !== null ? ` ${r.cpuUsPerRequest.toFixed(0)} µs` : '') + (r.errors ? ` ${r.errors} errors` : ''))
+      .map(([name, r]) => `${name} ${r.requestsPerS.toFixed(r.requestsPerS < 100 ? 1 : 0)}/s` + (name === entries[0]![0] || base === 0 ? '' : ` (${(r.requestsPerS / base).toFixed(2)}×)`) + (r.cpuUsPerRequest !== null ? ` ${r.cpuUsPerRequest.toFixed(0)} µs` : '') + (r.errors ? ` ${r.errors} errors` : ''))
       .join(', ')
   );
 }

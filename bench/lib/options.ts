@@ -24,9 +24,10 @@ export interface BenchOptions {
   seconds: number;
   /** Unmeasured seconds per system before each measurement. */
   warmupSeconds: number;
-  /** Run the capped part (cgroup CPU quotas) and the failover comparison. */
+  /** Run the capped part (cgroup CPU quotas), the failover comparison and the replica catch-up. */
   capped: boolean;
   failover: boolean;
+  catchup: boolean;
   /** CPU quota of each capped process, in cores. */
   capCores: number;
   /** When set, the gateways run with `--cpu-prof` and write their profiles here. */
@@ -48,6 +49,7 @@ const FULL: BenchOptions = {
   warmupSeconds: 0.5,
   capped: true,
   failover: true,
+  catchup: true,
   capCores: 0.5,
   cpuProfDir: null,
   keepData: false,
@@ -57,7 +59,7 @@ const QUICK: BenchOptions = {
   ...FULL,
   mode: 'quick',
   concurrency: [1, 8],
-  records: 2_000,
+  records: 1_000,
   rounds: 1,
   seconds: 0.6,
   warmupSeconds: 0.2,
@@ -79,6 +81,7 @@ const OVERRIDES: Record<string, [keyof BenchOptions, z.ZodType<unknown>]> = {
   BENCH_WARMUP_SECONDS: ['warmupSeconds', z.coerce.number().min(0)],
   BENCH_CAPPED: ['capped', bool],
   BENCH_FAILOVER: ['failover', bool],
+  BENCH_CATCHUP: ['catchup', bool],
   BENCH_CAP_CORES: ['capCores', z.coerce.number().positive()],
   BENCH_CPU_PROF: ['cpuProfDir', z.string().min(1)],
   BENCH_KEEP_DATA: ['keepData', bool],

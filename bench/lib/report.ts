@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { FailoverResult } from './failover.js';
+import type { CatchupResult } from './catchup.js';
+import { timing, type FailoverResult } from './failover.js';
 import type { LoadResult } from './load.js';
 import { WORKLOAD_LABELS, type Row } from './matrix.js';
 import type { BenchOptions } from './options.js';
@@ -36,6 +37,7 @@ export interface BenchReport {
   cpuCaps: string | null;
   rows: Row[];
   failover: FailoverResult[];
+  catchup: CatchupResult | null;
   peakGatewayRssMiB: number | null;
   targets: TargetVerdict[];
   notes: string[];
@@ -151,12 +153,13 @@ function cappedTable(rows: Row[], cores: number): string[] {
   ];
 }
 
-function failoverTable(f: FailoverResult[]): string[] {
+function failoverTable(f: FailoverResult[], options: BenchOptions): string[] {
   if (f.length === 0) return [];
+  const t = timing(options);
   return [
     '## Failover: kill -9 of the primary under a read stream and a write stream',
     '',
-    'Each client op looks the collection up by name, then reads one record or adds one. The primary is killed 2 s into the streams and restarted 7 s later; the streams run 5 s more.',
+    `Each client op looks the collection up by name, then reads one record or adds one. The primary is killed ${t.beforeKillMs / 1000} s into the streams and restarted ${t.restartAfterMs / 1000} s later; the streams run ${t.afterRestartMs / 1000} s more.`,
     '',
     table(
       ['system', 'setup', 'reads ok', 'reads failed', 'longest read stall ms', 'writes acknowledged', 'writes failed', 'longest write stall ms', 'first write after kill s', 'acknowledged writes missing on the final primary', 'final primary'],
@@ -173,6 +176,20 @@ function failoverTable(f: FailoverResult[]): string[] {
         `**${x.missingOnFinalPrimary}**`,
         x.finalPrimary,
       ]),
+    ),
+  ];
+}
+
+function catchupTable(c: CatchupResult | null): string[] {
+  if (!c) return [];
+  return [
+    '## Replica catch-up',
+    '',
+    `One replica of the 3-node gateway stopped while ${c.writers} writers each added ${c.recordsPerEntry}-record batches to their own collection (interleaved in the log), then restarted; *direct* is the same writes to direct Chroma from ${c.writers} writers.`,
+    '',
+    table(
+      ['entries', 'records', 'direct ingest records/s', 'through the gateway records/s', 'restart → marked up s', 'apply s', 'catch-up records/s', 'catch-up ÷ direct'],
+      [[String(c.entries), String(c.records), rate(c.directRecordsPerS), rate(c.gatewayRecordsPerS), c.detectUpS.toFixed(2), c.applyS.toFixed(2), rate(c.catchupRecordsPerS), `**${c.catchupVsDirect.toFixed(2)}**`]],
     ),
   ];
 }
@@ -197,7 +214,9 @@ export function formatMarkdown(r: BenchReport): string {
     '',
     ...(r.cappedSkipped ? [`## Capped: skipped`, '', r.cappedSkipped] : cappedTable(r.rows, r.options.capCores)),
     '',
-    ...failoverTable(r.failover),
+    ...failoverTable(r.failover, r.options),
+    '',
+    ...catchupTable(r.catchup),
     '',
     ...(r.notes.length > 0 ? ['## Notes', '', ...r.notes.map((n) => `- ${n}`)] : []),
     '',

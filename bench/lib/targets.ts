@@ -1,5 +1,6 @@
 // The issue's performance targets, each judged met / not met from this run's numbers. A target whose
 // numbers were not measured in this run (a part skipped, a workload left out) says so instead.
+import type { CatchupResult } from './catchup.js';
 import type { FailoverResult } from './failover.js';
 import type { Row } from './matrix.js';
 import type { Workload } from './options.js';
@@ -10,7 +11,7 @@ export interface TargetVerdict {
   met: boolean | null;
 }
 
-export function judgeTargets(rows: Row[], failover: FailoverResult[], peakRssMiB: number | null): TargetVerdict[] {
+export function judgeTargets(rows: Row[], failover: FailoverResult[], catchup: CatchupResult | null, peakRssMiB: number | null): TargetVerdict[] {
   const find = (part: Row['part'], workload: Workload, c: number) => rows.find((r) => r.part === part && r.workload === workload && r.concurrency === c);
   const out: TargetVerdict[] = [];
   const verdict = (target: string, value: number | null | undefined, ok: (v: number) => boolean, show: (v: number) => string) =>
@@ -41,6 +42,6 @@ export function judgeTargets(rows: Row[], failover: FailoverResult[], peakRssMiB
   verdict('gateway RSS ≤ 150 MB under every benchmark (peak of both gateways)', peakRssMiB, (v) => v * 1.048576 <= 150, (v) => `${(v * 1.048576).toFixed(0)} MB`);
   const gw = failover.find((f) => f.system === 'chroma-ha');
   verdict('failover: no acknowledged write missing from the final primary', gw?.missingOnFinalPrimary, (v) => v === 0, (v) => `${v} missing of ${gw!.writes.acknowledged}`);
-  out.push({ target: 'replica catch-up ≥ 2× direct ingest rate (interleaved writers)', measured: 'not measured by this benchmark', met: null });
+  verdict('replica catch-up ≥ 2× direct ingest rate (interleaved writers to 4 collections)', catchup?.catchupVsDirect, (v) => v >= 2, x);
   return out;
 }
