@@ -6,7 +6,9 @@
 import type { CpuCaps } from './cgroup.js';
 import { combine, interleave, runLoad, type BenchRequest, type LoadResult } from './load.js';
 import type { BenchOptions, Workload } from './options.js';
-import { inSync, type Systems, type Target } from './systems.js';
+import { collectionId, inSync, must, type Systems, type Target } from './systems.js';
+
+const CAPPED_WRITE_COLLECTION = 'bench-write-capped';
 import { COLLECTIONS, waitFor } from '../../tests/helpers/cluster.js';
 import { addBatch, getBody, queryBody, rng } from './workload.js';
 
@@ -116,9 +118,14 @@ export async function benchCapped(systems: Systems, caps: CpuCaps, options: Benc
   const capNodes = () => nodes.forEach((n, i) => caps.set(`node-${i}`, n.pid!, cores));
   const capGateway = (capped: boolean) => caps.set('gateway-3', gateway.pids[0]!, capped ? cores : null);
   const settle = async () => void (await waitFor('the replicas to catch up after a round', () => inSync(gateway.url), 120_000, 10));
-  const direct: SystemPlan = { name: 'direct', target: systems.targets.direct, before: capNodes };
-  const cappedGateway: SystemPlan = { name: 'chroma-ha-3 (gw capped)', target: gateway, before: () => (capNodes(), capGateway(true)) };
-  const freeGateway: SystemPlan = { name: 'chroma-ha-3', target: gateway, before: () => (capNodes(), capGateway(false)), settle };
+  // Writes go to fresh, equally empty collections on both sides: the uncapped part has filled the direct
+  // server's write collection, and Chroma's adds slow down as a collection grows.
+  const fresh = async (url: string) => (await must(url, 'POST', COLLECTIONS, { name: CAPPED_WRITE_COLLECTION }), collectionId(url, CAPPED_WRITE_COLLECTION));
+  const directTarget = { ...systems.targets.direct, writeId: await fresh(systems.targets.direct.url) };
+  const gatewayTarget = { ...gateway, writeId: await fresh(gateway.url) };
+  const direct: SystemPlan = { name: 'direct', target: directTarget, before: capNodes };
+  const cappedGateway: SystemPlan = { name: 'chroma-ha-3 (gw capped)', target: gatewayTarget, before: () => (capNodes(), capGateway(true)) };
+  const freeGateway: SystemPlan = { name: 'chroma-ha-3', target: gatewayTarget, before: () => (capNodes(), capGateway(false)), settle };
   const rows: Row[] = [];
   try {
     for (const workload of options.workloads.filter((w) => w !== 'heartbeat' && w !== 'count')) {
