@@ -53,7 +53,7 @@ async function ingest(url: string, ids: string[], adds: number, options: BenchOp
 }
 
 export async function benchCatchup(systems: Systems, options: BenchOptions, log: (line: string) => void): Promise<CatchupResult> {
-  const adds = options.mode === 'quick' ? 25 : 100;
+  const adds = options.mode === 'quick' ? 10 : 100;
   const gateway = systems.gateway3.url;
   const replica = systems.trio[2]!;
   const names = Array.from({ length: WRITERS }, (_, i) => `bench-catchup-${i}`);

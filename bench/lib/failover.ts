@@ -28,7 +28,7 @@ const SEED = 50;
 
 /** Kill after beforeKillMs, restart restartAfterMs later, stop the streams afterRestartMs after that. */
 export function timing(options: BenchOptions) {
-  return options.mode === 'quick' ? { beforeKillMs: 1_000, restartAfterMs: 6_000, afterRestartMs: 3_000 } : { beforeKillMs: 2_000, restartAfterMs: 7_000, afterRestartMs: 5_000 };
+  return options.mode === 'quick' ? { beforeKillMs: 1_000, restartAfterMs: 5_000, afterRestartMs: 2_000 } : { beforeKillMs: 2_000, restartAfterMs: 7_000, afterRestartMs: 5_000 };
 }
 
 interface Stream {

@@ -129,7 +129,7 @@ export async function benchCapped(systems: Systems, caps: CpuCaps, options: Benc
   const rows: Row[] = [];
   try {
     for (const workload of options.workloads.filter((w) => w !== 'heartbeat' && w !== 'count')) {
-      for (const c of options.concurrency) {
+      for (const c of options.cappedConcurrency) {
         const plans = isWrite(workload) ? [direct, freeGateway] : [direct, cappedGateway, freeGateway];
         const row = await measure('capped', workload, c, plans, options);
         rows.push(row);

@@ -13,6 +13,8 @@ export interface BenchOptions {
   overrides: Record<string, string>;
   workloads: Workload[];
   concurrency: number[];
+  /** Concurrency levels of the capped part (its targets are stated at c=8). */
+  cappedConcurrency: number[];
   /** Records loaded into the read collection before the reads (on the direct node and through the 3-node gateway). */
   records: number;
   /** Records per batch add, embedding size and how embeddings travel (base64: what the chromadb JS client sends). */
@@ -40,6 +42,7 @@ const FULL: BenchOptions = {
   overrides: {},
   workloads: [...WORKLOADS],
   concurrency: [1, 8, 64],
+  cappedConcurrency: [1, 8, 64],
   records: 10_000,
   batch: 100,
   dimensions: 384,
@@ -59,6 +62,7 @@ const QUICK: BenchOptions = {
   ...FULL,
   mode: 'quick',
   concurrency: [1, 8],
+  cappedConcurrency: [8],
   records: 1_000,
   rounds: 1,
   seconds: 0.6,
@@ -72,6 +76,7 @@ const items = z.string().transform((s) => s.split(',').map((p) => p.trim()));
 const OVERRIDES: Record<string, [keyof BenchOptions, z.ZodType<unknown>]> = {
   BENCH_WORKLOADS: ['workloads', items.pipe(z.array(z.enum(WORKLOADS)).min(1))],
   BENCH_CONCURRENCY: ['concurrency', items.transform((l) => l.map(Number)).pipe(z.array(z.number().int().positive()).min(1))],
+  BENCH_CAPPED_CONCURRENCY: ['cappedConcurrency', items.transform((l) => l.map(Number)).pipe(z.array(z.number().int().positive()).min(1))],
   BENCH_RECORDS: ['records', z.coerce.number().int().positive()],
   BENCH_BATCH: ['batch', z.coerce.number().int().positive()],
   BENCH_DIMENSIONS: ['dimensions', z.coerce.number().int().positive()],
