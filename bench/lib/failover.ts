@@ -151,7 +151,7 @@ export async function benchFailover(harness: Harness, haproxyBinary: string, opt
   ]);
   const h = await scenario(proxy.url, a, options, 'haproxy');
   // Back up and healthy again (rise 2), HAProxy sends everything to the primary: that is where writes live now.
-  await waitFor('HAProxy to serve from the restarted primary', async () => (await http(a.url, 'GET', '/api/v2/heartbeat')).status === 200);
+  await waitFor('the restarted primary to answer', async () => (await http(a.url, 'GET', '/api/v2/heartbeat')).status === 200);
   const hMissing = h.w.acked.length - (await present(a.url, h.w.acked));
   results.push({
     system: 'haproxy',
@@ -166,7 +166,7 @@ export async function benchFailover(harness: Harness, haproxyBinary: string, opt
 
   log('  failover through chroma-ha (primary + replica)');
   const [p, r] = await Promise.all([harness.chroma({ name: 'gw-primary' }), harness.chroma({ name: 'gw-replica' })]);
-  const gateway = await harness.gatewayProcess(gatewayEnv(harness, [p, r], 'gateway-failover', options));
+  const gateway = await harness.gatewayProcess(gatewayEnv(harness, [p, r], 'gateway-failover'));
   await seed(gateway.url, options);
   const g = await scenario(gateway.url, p, options, 'chroma-ha');
   const status = await must(gateway.url, 'GET', '/status');

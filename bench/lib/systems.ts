@@ -55,7 +55,7 @@ function buildIsStale(): boolean {
 }
 
 /** Environment of a gateway child process over `nodes`, with its own store directory. */
-export function gatewayEnv(harness: Harness, nodes: Array<{ url: string }>, name: string, options: BenchOptions): Env {
+export function gatewayEnv(harness: Harness, nodes: Array<{ url: string }>, name: string): Env {
   return harness.gatewayEnv(nodes, {
     ...DEFAULT_HEALTH,
     DATA_DIR: join(harness.dir, `${name}-store`),
@@ -112,8 +112,8 @@ export async function startSystems(options: BenchOptions, harness: Harness, log:
   await load(direct.url, await collectionId(direct.url, READ_COLLECTION), options, 1);
 
   log('starting the gateways, HAProxy and the plain Node proxy');
-  const gateway1 = await harness.gatewayProcess(gatewayEnv(harness, [direct], 'gateway-1', options), undefined, gatewayNodeArgs('gateway-1', options));
-  const gateway3 = await harness.gatewayProcess(gatewayEnv(harness, trio, 'gateway-3', options), undefined, gatewayNodeArgs('gateway-3', options));
+  const gateway1 = await harness.gatewayProcess(gatewayEnv(harness, [direct], 'gateway-1'), undefined, gatewayNodeArgs('gateway-1', options));
+  const gateway3 = await harness.gatewayProcess(gatewayEnv(harness, trio, 'gateway-3'), undefined, gatewayNodeArgs('gateway-3', options));
   const proxy: Haproxy = await startHaproxy(harness, haproxy, 'haproxy', [{ name: 'direct', url: direct.url }]);
   const plainPort = await freePort();
   // One process (node with tsx's loader), not the tsx launcher, so its CPU is read and it is stopped directly.
