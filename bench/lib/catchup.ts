@@ -1,112 +1,99 @@
-// Replica catch-up: the replica is stopped, records are written through the gateway (which keeps
-// acknowledging writes from the primary alone), the replica is restarted, and we time how long it takes
-// to hold every committed write again. Run once with batch adds and once with single-record adds: the
-// applier merges runs of consecutive adds into one request, which matters most for small writes.
-import type { BenchCluster } from './cluster.js';
-import { allInSync, waitUntil } from './cluster.js';
-import { combine, runLoad, type LoadResult } from './load.js';
+// Replica catch-up: one replica of the 3-node gateway is stopped, interleaved writers add records to
+// several collections through the gateway, the replica is restarted, and the time until it holds every
+// committed write (its /status lag back to 0) is compared with how fast direct Chroma ingests the same
+// writes from the same number of writers. Above 1, a returning replica catches up faster than a client
+// could write the records to Chroma.
+import { Pool } from 'undici';
+import { COLLECTIONS, waitFor } from '../../tests/helpers/cluster.js';
 import type { BenchOptions } from './options.js';
-import { addBatch, call, COLLECTIONS, countByName, createCollection, rng } from './workload.js';
+import { collectionId, inSync, must, type Systems } from './systems.js';
+import { addBatch, rng } from './workload.js';
 
-export interface CatchupRow {
-  run: string;
-  recordsPerRequest: number;
-  records: number;
-  /** Log entries the replica had to apply on return. */
+export interface CatchupResult {
+  writers: number;
+  collections: number;
   entries: number;
-  /** The writes through the gateway while the replica was down (the primary's own pace, entry by entry). */
-  writes: LoadResult;
-  /** Restart of the Chroma process until its heartbeat answers. */
-  restartMs: number;
-  /** Heartbeat answering until the gateway's health checks mark the node up (CHECK_INTERVAL, RECOVERY_THRESHOLD). */
-  detectUpMs: number;
-  /** Node marked up until it has applied every entry: the applier's own speed. */
-  applyMs: number;
-  /** Restart until in-sync: what an operator waits. */
-  totalMs: number;
-  recordsPerS: number;
-  entriesPerS: number;
-  /** Records in the collection on the primary and on the replica afterwards (must be equal). */
-  primaryCount: number;
-  replicaCount: number;
+  recordsPerEntry: number;
+  records: number;
+  /** Direct Chroma taking the same adds from the same writers. */
+  directRecordsPerS: number;
+  /** The gateway's own pace while the replica was down (primary + the other replica). */
+  gatewayRecordsPerS: number;
+  /** Restart of the replica's Chroma until the gateway marks it up. */
+  detectUpS: number;
+  /** Marked up until lag 0. */
+  applyS: number;
+  catchupRecordsPerS: number;
+  catchupVsDirect: number;
 }
 
-export async function benchCatchup(cluster: BenchCluster, options: BenchOptions, log: (line: string) => void): Promise<CatchupRow[]> {
-  const rows: CatchupRow[] = [];
-  const batches = Math.max(1, Math.round(options.catchupRecords / options.batch));
-  rows.push(await catchupRun(cluster, options, `${batches} adds × ${options.batch}`, 'bench-catchup-batched', batches, options.batch));
-  log(describe(rows.at(-1)!));
-  if (options.catchupSingles > 0) {
-    rows.push(await catchupRun(cluster, options, `${options.catchupSingles} adds × 1`, 'bench-catchup-single', options.catchupSingles, 1));
-    log(describe(rows.at(-1)!));
-  }
-  return rows;
-}
+const WRITERS = 4;
+const RECORDS_PER_ADD = 10;
 
-async function catchupRun(cluster: BenchCluster, options: BenchOptions, run: string, name: string, requests: number, perRequest: number): Promise<CatchupRow> {
-  const gw = cluster.gateway;
-  const replica = gw.cluster.nodes.find((n) => n.config.url === cluster.replica.url)!;
-  const timeoutMs = options.phaseTimeoutSeconds * 1000;
-  const collectionId = await createCollection(cluster.gatewayUrl, name);
-  await waitUntil('every node in sync before stopping the replica', () => allInSync(gw), timeoutMs);
-
-  await cluster.replica.stop();
-  await waitUntil('the gateway to mark the stopped replica down', () => replica.health === 'down', timeoutMs);
-  const random = rng(1000 + perRequest);
-  const bodies = Array.from({ length: requests }, (_, i) => addBatch(random, `${name}-${i}`, perRequest, options.dimensions, options.encoding).body);
-  const writes = combine([
-    await runLoad({
-      baseUrl: cluster.gatewayUrl,
-      concurrency: options.catchupConcurrency,
-      requests,
-      timeLimitMs: timeoutMs,
-      request: (i) => ({ method: 'POST', path: `${COLLECTIONS}/${collectionId}/add`, body: bodies[i]! }),
-    }),
-  ]);
-  if (writes.errors > 0) throw new Error(`${writes.errors} writes failed while the replica was down: ${writes.errorSamples.join(' | ')}`);
-  const target = gw.log.committedHead;
-  const entries = target - replica.appliedSeq;
-
+/** Each writer adds to its own collection, `adds` times; returns records per second. */
+async function ingest(url: string, ids: string[], adds: number, options: BenchOptions, tag: string): Promise<number> {
+  const pool = new Pool(url, { connections: WRITERS });
+  const random = rng(11);
   const t0 = performance.now();
-  await cluster.replica.spawn();
-  const tReady = performance.now();
-  await waitUntil('the gateway to mark the restarted replica up', () => replica.isUp, timeoutMs, 2);
-  const tUp = performance.now();
-  await waitUntil('the replica to apply every committed entry', () => replica.appliedSeq >= target, timeoutMs, 2);
-  const tSync = performance.now();
-
-  // What an operator sees must agree: /status reports the replica in sync with no lag.
-  const status = await call<{ nodes: { name: string; syncState: string; lagEntries: number }[] }>(cluster.gatewayUrl, 'GET', '/status');
-  const shown = status.nodes.find((n) => n.name === replica.name);
-  if (shown?.syncState !== 'in-sync' || shown.lagEntries !== 0) {
-    throw new Error(`the replica applied every entry but /status shows ${JSON.stringify(shown)}`);
+  try {
+    await Promise.all(
+      ids.map(async (id, w) => {
+        for (let i = 0; i < adds; i++) {
+          const { body } = addBatch(random, `${tag}-${w}-${i}`, RECORDS_PER_ADD, options.dimensions, options.encoding);
+          const r = await pool.request({ method: 'POST', path: `${COLLECTIONS}/${id}/add`, headers: { 'content-type': 'application/json' }, body });
+          const text = await r.body.text();
+          if (r.statusCode < 200 || r.statusCode >= 300) throw new Error(`add through ${url}: ${r.statusCode} ${text.slice(0, 200)}`);
+        }
+      }),
+    );
+  } finally {
+    await pool.close();
   }
-  const [primaryCount, replicaCount] = await Promise.all([countByName(cluster.primary.url, name), countByName(cluster.replica.url, name)]);
-  const records = writes.requests * perRequest;
-  if (primaryCount !== records || replicaCount !== records) {
-    throw new Error(`after catch-up ${name} holds ${primaryCount} records on the primary and ${replicaCount} on the replica; expected ${records}`);
-  }
-  const applyS = (tSync - tUp) / 1000;
-  return {
-    run,
-    recordsPerRequest: perRequest,
-    records,
-    entries,
-    writes,
-    restartMs: tReady - t0,
-    detectUpMs: tUp - tReady,
-    applyMs: tSync - tUp,
-    totalMs: tSync - t0,
-    recordsPerS: records / applyS,
-    entriesPerS: entries / applyS,
-    primaryCount,
-    replicaCount,
-  };
+  return (ids.length * adds * RECORDS_PER_ADD) / ((performance.now() - t0) / 1000);
 }
 
-function describe(r: CatchupRow): string {
-  return (
-    `  catch-up ${r.run}: ${r.entries} entries / ${r.records} records applied in ${(r.applyMs / 1000).toFixed(2)} s ` +
-    `(${r.recordsPerS.toFixed(0)} records/s, ${r.entriesPerS.toFixed(0)} entries/s; ${(r.totalMs / 1000).toFixed(2)} s from restart)`
+export async function benchCatchup(systems: Systems, options: BenchOptions, log: (line: string) => void): Promise<CatchupResult> {
+  const adds = options.mode === 'quick' ? 10 : 100;
+  const gateway = systems.gateway3.url;
+  const replica = systems.trio[2]!;
+  const names = Array.from({ length: WRITERS }, (_, i) => `bench-catchup-${i}`);
+  const ids = async (url: string) => {
+    for (const name of names) await must(url, 'POST', COLLECTIONS, { name });
+    return Promise.all(names.map((n) => collectionId(url, n)));
+  };
+  const directRate = await ingest(systems.direct.url, await ids(systems.direct.url), adds, options, 'direct');
+  const gatewayIds = await ids(gateway);
+  await waitFor('every node in sync before stopping a replica', () => inSync(gateway), 120_000);
+  const nodeOf = async () => (await must(gateway, 'GET', '/status')).nodes.find((n: { url: string }) => new URL(n.url).port === String(replica.port));
+  const before = (await nodeOf()).appliedPosition as number;
+  await replica.stop();
+  await waitFor('the gateway to mark the stopped replica down', async () => (await nodeOf()).health === 'down', 30_000);
+  const gatewayRate = await ingest(gateway, gatewayIds, adds, options, 'gateway');
+  const restarted = performance.now();
+  await replica.spawn();
+  await waitFor('the gateway to mark the restarted replica up', async () => (await nodeOf()).health === 'up', 30_000, 5);
+  const up = performance.now();
+  await waitFor('the replica to apply every committed entry', async () => (await nodeOf()).lagEntries === 0, 300_000, 5);
+  const synced = performance.now();
+  const after = (await nodeOf()).appliedPosition as number;
+  const records = WRITERS * adds * RECORDS_PER_ADD;
+  const applyS = (synced - up) / 1000;
+  const result: CatchupResult = {
+    writers: WRITERS,
+    collections: WRITERS,
+    entries: after - before,
+    recordsPerEntry: RECORDS_PER_ADD,
+    records,
+    directRecordsPerS: directRate,
+    gatewayRecordsPerS: gatewayRate,
+    detectUpS: (up - restarted) / 1000,
+    applyS,
+    catchupRecordsPerS: records / applyS,
+    catchupVsDirect: records / applyS / directRate,
+  };
+  log(
+    `  catch-up: ${result.entries} entries (${records} records in ${WRITERS} collections) applied in ${applyS.toFixed(2)} s, ` +
+      `${result.catchupRecordsPerS.toFixed(0)} records/s = ${result.catchupVsDirect.toFixed(2)}× direct ingest (${directRate.toFixed(0)} records/s)`,
   );
+  return result;
 }

@@ -1,142 +1,112 @@
-// The benchmark's settings: defaults for a full run (~4 min on an idle 2-core machine) and for `--quick` (< 1 min),
+// The benchmark's settings: defaults for a full run and for `--quick` (< 2 min on an idle 2-core machine),
 // each overridable by a BENCH_* environment variable so sizes can be changed without editing code.
 import { z } from 'zod';
 
 export type EmbeddingEncoding = 'base64' | 'json';
 
-export const SCENARIOS = ['writes', 'reads', 'catchup', 'updates', 'refill'] as const;
-export type Scenario = (typeof SCENARIOS)[number];
+export const WORKLOADS = ['heartbeat', 'get', 'query', 'count', 'add-batch', 'add-single'] as const;
+export type Workload = (typeof WORKLOADS)[number];
 
 export interface BenchOptions {
   mode: 'full' | 'quick';
   /** BENCH_* variables that changed the mode's defaults in this run (name -> value as given). */
   overrides: Record<string, string>;
-  /** Which parts to run; reads use the collection the writes fill, so they need writes. */
-  scenarios: Scenario[];
-  /** Directory for the gateway's SQLite log (default: the run's temporary directory). */
-  storeDir: string | null;
-  /** Records per add request in the write benchmark and the batched catch-up run. */
+  workloads: Workload[];
+  concurrency: number[];
+  /** Concurrency levels of the capped part (its targets are stated at c=8). */
+  cappedConcurrency: number[];
+  /** Records loaded into the read collection before the reads (on the direct node and through the 3-node gateway). */
+  records: number;
+  /** Records per batch add, embedding size and how embeddings travel (base64: what the chromadb JS client sends). */
   batch: number;
   dimensions: number;
-  /** How embeddings travel in add bodies: base64 is what the chromadb JS client sends to a 1.x server. */
   encoding: EmbeddingEncoding;
-  writeConcurrency: number[];
-  /** Measured add requests per concurrency level (the same bodies go to Chroma and to the gateway). */
-  writeRequests: number;
-  /** Measured single-record adds per concurrency level: where the log's per-entry cost shows most. */
-  singleWriteRequests: number;
-  singleWriteConcurrency: number[];
-  /** Concurrency of the extra write rows (batch and single) measured with the replica stopped (0: none). */
-  replicaDownConcurrency: number;
-  readConcurrency: number[];
-  /** Cap on read requests per measurement (all rounds together); it also ends after readSeconds. */
-  readRequests: number;
-  readSeconds: number;
-  /** Also measure reads through a minimal Node proxy in front of the direct server (the cost of any Node hop). */
-  proxyBaseline: boolean;
-  /**
-   * Rounds each measurement is split into, alternating the sides (direct, gateway, control), so other
-   * work on a shared machine falls on all of them alike. Write rounds are fewer at high concurrency.
-   */
+  /** Alternating rounds per measurement and seconds per system per round. */
   rounds: number;
-  /** Unmeasured requests before each phase. */
-  warmupRequests: number;
-  /** Records written while the replica is down, as adds of `batch` records. */
-  catchupRecords: number;
-  /** Single-record adds written while the replica is down (shows the effect of merging runs). */
-  catchupSingles: number;
-  catchupConcurrency: number;
-  /** Records the primary holds (at least) when the replica is wiped and refilled by copy. */
+  seconds: number;
+  /** Unmeasured seconds per system before each measurement. */
+  warmupSeconds: number;
+  /** Run the capped part (cgroup CPU quotas), the failover comparison and the replica catch-up. */
+  capped: boolean;
+  failover: boolean;
+  catchup: boolean;
+  /** The update guard's cost (single and 100-record updates at c=1) and refill by copy of a wiped replica. */
+  updates: boolean;
+  refill: boolean;
+  /** Update requests per system per round (100-record updates: a quarter of it). */
+  updateRequests: number;
+  /** Records in the collection the refill copies. */
   refillRecords: number;
-  /** Safety limit for any one phase (load or catch-up); a phase that hits it is reported as cut short. */
-  phaseTimeoutSeconds: number;
-  logLevel: string;
+  /** CPU quota of each capped process, in cores. */
+  capCores: number;
+  /** When set, the gateways run with `--cpu-prof` and write their profiles here. */
+  cpuProfDir: string | null;
   keepData: boolean;
 }
 
 const FULL: BenchOptions = {
   mode: 'full',
   overrides: {},
-  scenarios: [...SCENARIOS],
-  storeDir: null,
+  workloads: [...WORKLOADS],
+  concurrency: [1, 8, 64],
+  cappedConcurrency: [1, 8, 64],
+  records: 10_000,
   batch: 100,
   dimensions: 384,
   encoding: 'base64',
-  writeConcurrency: [1, 4, 8],
-  writeRequests: 40,
-  singleWriteRequests: 200,
-  singleWriteConcurrency: [1, 4],
-  replicaDownConcurrency: 4,
-  readConcurrency: [1, 8],
-  readRequests: 4_000,
-  readSeconds: 4,
-  rounds: 3,
-  proxyBaseline: true,
-  warmupRequests: 5,
-  catchupRecords: 20_000,
-  catchupSingles: 2_000,
-  catchupConcurrency: 4,
+  rounds: 2,
+  seconds: 1.5,
+  warmupSeconds: 0.5,
+  capped: true,
+  failover: true,
+  catchup: true,
+  updates: true,
+  refill: true,
+  updateRequests: 40,
   refillRecords: 20_000,
-  phaseTimeoutSeconds: 300,
-  logLevel: 'error',
+  capCores: 0.5,
+  cpuProfDir: null,
   keepData: false,
 };
 
 const QUICK: BenchOptions = {
   ...FULL,
   mode: 'quick',
-  writeConcurrency: [1, 4],
-  writeRequests: 10,
-  singleWriteRequests: 100,
-  singleWriteConcurrency: [4],
-  readRequests: 1_500,
-  readSeconds: 1,
-  rounds: 2,
-  warmupRequests: 3,
-  catchupRecords: 2_000,
-  catchupSingles: 200,
-  refillRecords: 3_000,
-  phaseTimeoutSeconds: 30,
+  concurrency: [1, 8],
+  cappedConcurrency: [8],
+  records: 1_000,
+  rounds: 1,
+  seconds: 0.6,
+  warmupSeconds: 0.2,
+  updateRequests: 12,
+  refillRecords: 2_000,
 };
 
-const int = z.coerce.number().int().positive();
-const intList = z
-  .string()
-  .transform((s) => s.split(',').map((p) => Number(p.trim())))
-  .pipe(z.array(z.number().int().positive()).min(1));
+const bool = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
+const items = z.string().transform((s) => s.split(',').map((p) => p.trim()));
 
 /** Env variable -> option, with the schema its value must satisfy. */
 const OVERRIDES: Record<string, [keyof BenchOptions, z.ZodType<unknown>]> = {
-  BENCH_SCENARIOS: [
-    'scenarios',
-    z
-      .string()
-      .transform((s) => s.split(',').map((p) => p.trim()))
-      .pipe(z.array(z.enum(SCENARIOS)).min(1))
-      .refine((l) => !l.includes('reads') || l.includes('writes'), 'reads need writes (they read what the writes stored)'),
-  ],
-  BENCH_STORE_DIR: ['storeDir', z.string().min(1)],
-  BENCH_BATCH: ['batch', int],
-  BENCH_DIMENSIONS: ['dimensions', int],
+  BENCH_WORKLOADS: ['workloads', items.pipe(z.array(z.enum(WORKLOADS)).min(1))],
+  BENCH_CONCURRENCY: ['concurrency', items.transform((l) => l.map(Number)).pipe(z.array(z.number().int().positive()).min(1))],
+  BENCH_CAPPED_CONCURRENCY: ['cappedConcurrency', items.transform((l) => l.map(Number)).pipe(z.array(z.number().int().positive()).min(1))],
+  BENCH_RECORDS: ['records', z.coerce.number().int().positive()],
+  BENCH_BATCH: ['batch', z.coerce.number().int().positive()],
+  BENCH_DIMENSIONS: ['dimensions', z.coerce.number().int().positive()],
   BENCH_ENCODING: ['encoding', z.enum(['base64', 'json'])],
-  BENCH_WRITE_CONCURRENCY: ['writeConcurrency', intList],
-  BENCH_WRITE_REQUESTS: ['writeRequests', int],
-  BENCH_SINGLE_WRITE_REQUESTS: ['singleWriteRequests', z.coerce.number().int().min(0)],
-  BENCH_SINGLE_WRITE_CONCURRENCY: ['singleWriteConcurrency', intList],
-  BENCH_REPLICA_DOWN_CONCURRENCY: ['replicaDownConcurrency', z.coerce.number().int().min(0)],
-  BENCH_READ_CONCURRENCY: ['readConcurrency', intList],
-  BENCH_READ_REQUESTS: ['readRequests', int],
-  BENCH_READ_SECONDS: ['readSeconds', z.coerce.number().positive()],
-  BENCH_ROUNDS: ['rounds', int],
-  BENCH_WARMUP_REQUESTS: ['warmupRequests', z.coerce.number().int().min(0)],
-  BENCH_RECORDS: ['catchupRecords', int],
-  BENCH_SINGLES: ['catchupSingles', z.coerce.number().int().min(0)],
-  BENCH_CATCHUP_CONCURRENCY: ['catchupConcurrency', int],
-  BENCH_REFILL_RECORDS: ['refillRecords', int],
-  BENCH_PHASE_TIMEOUT: ['phaseTimeoutSeconds', int],
-  BENCH_PROXY_BASELINE: ['proxyBaseline', z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true')],
-  BENCH_LOG_LEVEL: ['logLevel', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])],
-  BENCH_KEEP_DATA: ['keepData', z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true')],
+  BENCH_ROUNDS: ['rounds', z.coerce.number().int().positive()],
+  BENCH_SECONDS: ['seconds', z.coerce.number().positive()],
+  BENCH_WARMUP_SECONDS: ['warmupSeconds', z.coerce.number().min(0)],
+  BENCH_CAPPED: ['capped', bool],
+  BENCH_FAILOVER: ['failover', bool],
+  BENCH_CATCHUP: ['catchup', bool],
+  BENCH_UPDATES: ['updates', bool],
+  BENCH_REFILL: ['refill', bool],
+  BENCH_UPDATE_REQUESTS: ['updateRequests', z.coerce.number().int().positive()],
+  BENCH_REFILL_RECORDS: ['refillRecords', z.coerce.number().int().positive()],
+  BENCH_CAP_CORES: ['capCores', z.coerce.number().positive()],
+  BENCH_CPU_PROF: ['cpuProfDir', z.string().min(1)],
+  BENCH_KEEP_DATA: ['keepData', bool],
 };
 
 export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {

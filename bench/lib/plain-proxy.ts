@@ -1,17 +1,13 @@
-// A control for the read benchmark: the smallest reasonable Node reverse proxy (node:http in, undici
-// pool out, body streamed back) in front of the direct Chroma server. Its ratio to direct is the cost
-// of one extra Node hop on this machine, so the gateway's own cost is what it adds on top of that.
+// A control: the smallest reasonable Node reverse proxy (node:http in, undici pool out, body streamed
+// back), run as its own process in front of one Chroma server: `tsx bench/lib/plain-proxy.ts TARGET PORT`.
+// Its cost next to direct Chroma is what any extra Node hop costs on this machine, so the gateway's own
+// cost is what it adds on top of that.
 import { createServer } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { Pool } from 'undici';
 
-export interface PlainProxy {
-  url: string;
-  close(): Promise<void>;
-}
-
-export async function startPlainProxy(targetUrl: string): Promise<PlainProxy> {
-  const upstream = new Pool(targetUrl, { connections: 64, keepAliveTimeout: 30_000 });
+function startPlainProxy(targetUrl: string, port: number): void {
+  const upstream = new Pool(targetUrl, { connections: 128, keepAliveTimeout: 30_000 });
   const server = createServer((req, res) => {
     void (async () => {
       const chunks: Buffer[] = [];
@@ -30,15 +26,10 @@ export async function startPlainProxy(targetUrl: string): Promise<PlainProxy> {
     });
   });
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await upstream.close();
-    },
-  };
+  server.listen(port, '127.0.0.1');
+  process.on('SIGTERM', () => process.exit(0));
 }
+
+const [target, port] = process.argv.slice(2);
+if (!target || !port) throw new Error('usage: tsx bench/lib/plain-proxy.ts TARGET_URL PORT');
+startPlainProxy(target, Number(port));

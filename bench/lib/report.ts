@@ -1,16 +1,20 @@
-// Turns the measurements into what people read: aligned tables with gateway ÷ direct ratios on stdout,
-// and a JSON report under bench/results/ (one file per run plus latest.json) for later comparison.
+// Turns the measurements into what people read: Markdown tables (throughput with ratios to direct Chroma
+// and to HAProxy, latency percentiles, each system's own CPU per request and memory, the capped part, the
+// failover comparison, and each target of the performance issue as met / not met), the JSON behind them,
+// and an SVG chart of latency percentiles. Written to bench/results/latest.{md,json,svg}.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { CatchupRow } from './catchup.js';
-import type { RefillRow } from './refill.js';
+import type { CatchupResult } from './catchup.js';
+import { timing, type FailoverResult } from './failover.js';
 import type { LoadResult } from './load.js';
+import { WORKLOAD_LABELS, type Row } from './matrix.js';
 import type { BenchOptions } from './options.js';
-import type { ReadRow } from './reads.js';
-import type { WriteRow } from './writes.js';
-import { formatUpdates, type UpdateRow } from './updates.js';
+import { latencyChart } from './svg.js';
+import type { TargetVerdict } from './targets.js';
+import { refillTable, type RefillRow } from './refill.js';
+import { updatesTable, type UpdateRow } from './updates.js';
 
 export interface Machine {
   cpus: number;
@@ -21,24 +25,29 @@ export interface Machine {
   os: string;
   node: string;
   chromaServer: string;
+  haproxy: string;
   gitCommit: string | null;
 }
 
 export interface BenchReport {
   startedAt: string;
-  finishedAt: string;
   durationS: number;
   options: BenchOptions;
   machine: Machine;
-  writes: WriteRow[];
-  reads: ReadRow[];
-  catchup: CatchupRow[];
+  /** Why the capped part did not run, when it did not. */
+  cappedSkipped: string | null;
+  cpuCaps: string | null;
+  rows: Row[];
+  failover: FailoverResult[];
+  catchup: CatchupResult | null;
   updates: UpdateRow[];
   refill: RefillRow | null;
+  peakGatewayRssMiB: number | null;
+  targets: TargetVerdict[];
   notes: string[];
 }
 
-export function machineInfo(chromaServer: string, loadAtStart: number): Machine {
+export function machineInfo(chromaServer: string, haproxy: string, loadAtStart: number): Machine {
   let gitCommit: string | null = null;
   try {
     gitCommit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -53,136 +62,185 @@ export function machineInfo(chromaServer: string, loadAtStart: number): Machine 
     os: `${process.platform} ${release()}`,
     node: process.version,
     chromaServer,
+    haproxy,
     gitCommit,
   };
 }
 
-const f0 = (n: number) => n.toFixed(0);
-const f1 = (n: number) => n.toFixed(1);
-const ratio = (g: number, d: number) => (d > 0 ? (g / d).toFixed(2) : '-');
-/** A proxy's own CPU per request: this process's CPU in its phase minus the load generator's alone (direct phase); noise can make it negative. */
-const ownCpuUs = (g: LoadResult, d: LoadResult) =>
-  g.requests > 0 && d.requests > 0 ? f0((g.processCpuMs / g.requests - d.processCpuMs / d.requests) * 1000) : '-';
-const elu = (r: LoadResult) => `${Math.round(r.eventLoopUtilization * 100)}%`;
-const lat = (r: LoadResult) => `${f1(r.p50Ms)} / ${f1(r.p95Ms)} / ${f1(r.p99Ms)}`;
+const rate = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
+const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? (a / b).toFixed(2) : '-');
+const lat = (r: LoadResult | undefined) => (r ? `${ms(r.p50Ms)} / ${ms(r.p95Ms)} / ${ms(r.p99Ms)}` : '-');
+const cpuOf = (r: LoadResult | undefined) => (r?.cpuUsPerRequest != null ? r.cpuUsPerRequest.toFixed(0) : '-');
 
 function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
-  return [line(header), '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...rows.map(line)].join('\n');
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), `|${header.map((_, i) => (i === 0 ? '---' : '--:')).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
-/** Errors of every side; for writes (a fixed request count) also whether the time limit cut a phase short. */
-function errorsOf(results: LoadResult[], flagCutShort: boolean): string {
-  const n = results.reduce((a, r) => a + r.errors, 0);
-  return flagCutShort && results.some((r) => r.cutShort) ? `${n} (cut short)` : String(n);
+function uncappedTables(rows: Row[]): string[] {
+  const u = rows.filter((r) => r.part === 'uncapped');
+  if (u.length === 0) return [];
+  const name = (r: Row) => WORKLOAD_LABELS[r.workload];
+  const throughput = table(
+    ['workload', 'c', 'direct req/s', 'HAProxy', 'plain proxy', 'chroma-ha', 'gw ÷ direct', 'gw ÷ HAProxy', 'HAProxy ÷ direct', 'proxy ÷ direct', 'CPU µs/req HAProxy', 'plain proxy', 'chroma-ha', 'gw RSS MiB', 'errors'],
+    u.map((r) => {
+      const x = r.results;
+      const d = x.direct?.requestsPerS;
+      const g = x['chroma-ha'];
+      return [
+        name(r),
+        String(r.concurrency),
+        rate(d ?? 0),
+        rate(x.haproxy?.requestsPerS ?? 0),
+        rate(x['plain-proxy']?.requestsPerS ?? 0),
+        rate(g?.requestsPerS ?? 0),
+        `**${ratio(g?.requestsPerS, d)}**`,
+        `**${ratio(g?.requestsPerS, x.haproxy?.requestsPerS)}**`,
+        ratio(x.haproxy?.requestsPerS, d),
+        ratio(x['plain-proxy']?.requestsPerS, d),
+        cpuOf(x.haproxy),
+        cpuOf(x['plain-proxy']),
+        `**${cpuOf(g)}**`,
+        g?.rssMiB != null ? g.rssMiB.toFixed(0) : '-',
+        String(Object.values(x).reduce((a, v) => a + v.errors, 0)),
+      ];
+    }),
+  );
+  const latency = table(
+    ['workload', 'c', 'direct', 'HAProxy', 'plain proxy', 'chroma-ha'],
+    u.map((r) => [name(r), String(r.concurrency), lat(r.results.direct), lat(r.results.haproxy), lat(r.results['plain-proxy']), lat(r.results['chroma-ha'])]),
+  );
+  return [
+    '## Uncapped: one Chroma server, directly and behind each proxy',
+    '',
+    'Requests per second (each proxy in front of the same single Chroma server), ratios, and each proxy\'s own CPU per request (its process\'s user + system time from /proc over the requests it answered).',
+    '',
+    throughput,
+    '',
+    'Latency ms, p50 / p95 / p99:',
+    '',
+    latency,
+  ];
 }
 
-export function formatReport(r: BenchReport): string {
+function cappedTable(rows: Row[], cores: number): string[] {
+  const c = rows.filter((r) => r.part === 'capped');
+  if (c.length === 0) return [];
+  const g1 = 'chroma-ha-3 (gw capped)';
+  const g2 = 'chroma-ha-3';
+  return [
+    `## Capped: every Chroma node at ${cores} core; the gateway over a primary and two replicas`,
+    '',
+    `*direct* is one capped Chroma server; *${g1}* also caps the gateway at ${cores} core (a small instance), *${g2}* leaves the gateway uncapped.`,
+    '',
+    table(
+      ['workload', 'c', 'direct req/s', `${g1} req/s`, '÷ direct', `${g2} req/s`, '÷ direct', 'direct latency', `${g1} latency`, `${g2} latency`, 'gw CPU µs/req (capped / free)'],
+      c.map((r) => {
+        const x = r.results;
+        const d = x.direct?.requestsPerS;
+        return [
+          WORKLOAD_LABELS[r.workload],
+          String(r.concurrency),
+          rate(d ?? 0),
+          x[g1] ? rate(x[g1].requestsPerS) : '-',
+          x[g1] ? `**${ratio(x[g1].requestsPerS, d)}**` : '-',
+          rate(x[g2]?.requestsPerS ?? 0),
+          `**${ratio(x[g2]?.requestsPerS, d)}**`,
+          lat(x.direct),
+          lat(x[g1]),
+          lat(x[g2]),
+          `${cpuOf(x[g1])} / ${cpuOf(x[g2])}`,
+        ];
+      }),
+    ),
+  ];
+}
+
+function failoverTable(f: FailoverResult[], options: BenchOptions): string[] {
+  if (f.length === 0) return [];
+  const t = timing(options);
+  return [
+    '## Failover: kill -9 of the primary under a read stream and a write stream',
+    '',
+    `Each client op looks the collection up by name, then reads one record or adds one. The primary is killed ${t.beforeKillMs / 1000} s into the streams and restarted ${t.restartAfterMs / 1000} s later; the streams run ${t.afterRestartMs / 1000} s more.`,
+    '',
+    table(
+      ['system', 'setup', 'reads ok', 'reads failed', 'longest read stall ms', 'writes acknowledged', 'writes failed', 'longest write stall ms', 'first write after kill s', 'acknowledged writes missing on the final primary', 'final primary'],
+      f.map((x) => [
+        x.system,
+        x.setup,
+        String(x.reads.ok),
+        String(x.reads.failed),
+        String(x.reads.longestStallMs),
+        String(x.writes.acknowledged),
+        String(x.writes.failed),
+        String(x.writes.longestStallMs),
+        x.writeRecoveryS === null ? '-' : x.writeRecoveryS.toFixed(1),
+        `**${x.missingOnFinalPrimary}**`,
+        x.finalPrimary,
+      ]),
+    ),
+  ];
+}
+
+function catchupTable(c: CatchupResult | null): string[] {
+  if (!c) return [];
+  return [
+    '## Replica catch-up',
+    '',
+    `One replica of the 3-node gateway stopped while ${c.writers} writers each added ${c.recordsPerEntry}-record batches to their own collection (interleaved in the log), then restarted; *direct* is the same writes to direct Chroma from ${c.writers} writers.`,
+    '',
+    table(
+      ['entries', 'records', 'direct ingest records/s', 'through the gateway records/s', 'restart → marked up s', 'apply s', 'catch-up records/s', 'catch-up ÷ direct'],
+      [[String(c.entries), String(c.records), rate(c.directRecordsPerS), rate(c.gatewayRecordsPerS), c.detectUpS.toFixed(2), c.applyS.toFixed(2), rate(c.catchupRecordsPerS), `**${c.catchupVsDirect.toFixed(2)}**`]],
+    ),
+  ];
+}
+
+export function formatMarkdown(r: BenchReport): string {
   const m = r.machine;
   const out = [
-    `chroma-ha benchmark (${r.options.mode}${Object.keys(r.options.overrides).length > 0 ? ', with BENCH_* overrides' : ''}) ${r.startedAt}: ${m.cpus}× ${m.cpuModel}, ${m.memoryGiB} GiB, ` +
-      `load average ${m.loadAverage.start.toFixed(1)} → ${m.loadAverage.end.toFixed(1)}, Node ${m.node}, Chroma ${m.chromaServer}, ` +
-      `commit ${m.gitCommit ?? '?'}; embeddings sent as ${r.options.encoding}`,
+    `# chroma-ha benchmark, ${r.startedAt} (${r.options.mode}${Object.keys(r.options.overrides).length > 0 ? `, ${Object.entries(r.options.overrides).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''})`,
+    '',
+    `${m.cpus}× ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}, Chroma ${m.chromaServer}, HAProxy ${m.haproxy}, commit ${m.gitCommit ?? '?'}. ` +
+      `**Load average ${m.loadAverage.start.toFixed(2)} at the start, ${m.loadAverage.end.toFixed(2)} at the end**; ${r.durationS.toFixed(0)} s. ` +
+      `${r.options.records} records × ${r.options.dimensions}-d in the read collection; ${r.options.rounds} alternating round(s) of ${r.options.seconds} s per system after ${r.options.warmupSeconds} s warm-up; autocannon as the load generator.`,
+    '',
+    '## Targets (issue 10)',
+    '',
+    table(
+      ['target', 'measured', 'verdict'],
+      r.targets.map((t) => [t.target, t.measured, t.met === null ? '-' : t.met ? 'met' : '**not met**']),
+    ),
+    '',
+    ...uncappedTables(r.rows),
+    '',
+    ...(r.cappedSkipped ? [`## Capped: skipped`, '', r.cappedSkipped] : cappedTable(r.rows, r.options.capCores)),
+    '',
+    ...failoverTable(r.failover, r.options),
+    '',
+    ...catchupTable(r.catchup),
+    '',
+    ...updatesTable(r.updates),
+    '',
+    ...refillTable(r.refill),
+    '',
+    ...(r.notes.length > 0 ? ['## Notes', '', ...r.notes.map((n) => `- ${n}`)] : []),
+    '',
+    '![latency percentiles](latest.svg)',
   ];
-  if (r.writes.length > 0) out.push('', writesTable(r.writes));
-  if (r.reads.length > 0) out.push('', readsTable(r.reads));
-  if (r.catchup.length > 0) out.push('', catchupTable(r.catchup, r.writes));
-  if (r.updates.length > 0) out.push('', formatUpdates(r.updates));
-  if (r.refill) out.push('', refillTable(r.refill));
-  if (r.notes.length > 0) out.push('', ...r.notes.map((n) => `note: ${n}`));
-  out.push('', `total ${f0(r.durationS)} s`);
-  return out.join('\n');
+  return out.join('\n') + '\n';
 }
 
-function writesTable(writes: WriteRow[]): string {
-  const title = 'Writes: direct Chroma vs gateway (primary + 1 replica, SQLite log); latency ms p50 / p95 / p99';
-  const header = ['workload', 'c', 'direct req/s', 'gw req/s', 'gw÷direct', 'direct rec/s', 'gw rec/s', 'direct latency', 'gw latency', 'p50 gw÷direct'];
-  const rows = writes.map((w) => [
-    w.replicaDown ? `${w.workload}, replica down` : w.workload,
-    String(w.concurrency),
-    f1(w.direct.requestsPerS),
-    f1(w.gateway.requestsPerS),
-    ratio(w.gateway.requestsPerS, w.direct.requestsPerS),
-    f0(w.direct.requestsPerS * w.recordsPerRequest),
-    f0(w.gateway.requestsPerS * w.recordsPerRequest),
-    lat(w.direct),
-    lat(w.gateway),
-    ratio(w.gateway.p50Ms, w.direct.p50Ms),
-    ownCpuUs(w.gateway, w.direct),
-    elu(w.gateway),
-    `${w.replicaLagAtEnd} entries, ${f0(w.replicaCatchupAfterMs)} ms${w.replicaDown ? ' after restart' : ''}`,
-    errorsOf([w.direct, w.gateway], true),
-  ]);
-  return `${title}\n${table([...header, 'gw CPU µs/req', 'gw loop busy', 'replica lag at end', 'errors'], rows)}`;
-}
-
-function readsTable(reads: ReadRow[]): string {
-  const title =
-    'Reads: direct Chroma (one server) vs gateway (spreads reads over primary and replica) vs plain Node proxy (control, ' +
-    'in front of the direct server); latency ms p50 / p95 / p99';
-  const header = ['workload', 'c', 'direct req/s', 'gw req/s', 'gw÷direct', 'proxy÷direct', 'direct latency', 'gw latency', 'proxy latency'];
-  const rows = reads.map((x) => [
-    x.workload,
-    String(x.concurrency),
-    f0(x.direct.requestsPerS),
-    f0(x.gateway.requestsPerS),
-    ratio(x.gateway.requestsPerS, x.direct.requestsPerS),
-    x.plainProxy ? ratio(x.plainProxy.requestsPerS, x.direct.requestsPerS) : '-',
-    lat(x.direct),
-    lat(x.gateway),
-    x.plainProxy ? lat(x.plainProxy) : '-',
-    ownCpuUs(x.gateway, x.direct),
-    x.plainProxy ? ownCpuUs(x.plainProxy, x.direct) : '-',
-    elu(x.gateway),
-    Object.entries(x.gateway.servedBy)
-      .map(([n, c]) => `${n} ${Math.round((100 * c) / Math.max(1, x.gateway.requests))}%`)
-      .join(', '),
-    errorsOf([x.direct, x.gateway, ...(x.plainProxy ? [x.plainProxy] : [])], false),
-  ]);
-  return `${title}\n${table([...header, 'gw CPU µs/req', 'proxy CPU µs/req', 'gw loop busy', 'served by (gw)', 'errors'], rows)}`;
-}
-
-/** Catch-up speed relative to direct Chroma taking the same kind of add at c=1 in this run's write benchmark. */
-function vsDirectWrites(c: CatchupRow, writes: WriteRow[]): string {
-  const w = writes.find((x) => x.recordsPerRequest === c.recordsPerRequest && x.concurrency === 1 && !x.replicaDown);
-  return w ? ratio(c.recordsPerS, w.direct.requestsPerS * w.recordsPerRequest) : '-';
-}
-
-function catchupTable(catchup: CatchupRow[], writes: WriteRow[]): string {
-  const title =
-    'Replica catch-up: replica stopped, records written through the gateway, replica restarted ' +
-    '(catch-up÷direct: apply speed over direct Chroma taking the same adds at c=1 in the write benchmark)';
-  const header = ['run', 'records', 'entries', 'writes while down req/s', 'restart ms', 'marked up ms', 'apply s', 'records/s', 'entries/s', 'catch-up÷direct', 'restart→in-sync s'];
-  const rows = catchup.map((c) => [
-    c.writes.cutShort ? `${c.run} (cut short by the time limit)` : c.run,
-    String(c.records),
-    String(c.entries),
-    f1(c.writes.requestsPerS),
-    f0(c.restartMs),
-    f0(c.detectUpMs),
-    (c.applyMs / 1000).toFixed(2),
-    f0(c.recordsPerS),
-    f0(c.entriesPerS),
-    vsDirectWrites(c, writes),
-    (c.totalMs / 1000).toFixed(2),
-  ]);
-  return `${title}\n${table(header, rows)}`;
-}
-
-function refillTable(r: RefillRow): string {
-  const title = 'Refill by copy: replica data directory wiped, node restarted; the gateway copies every collection from the primary';
-  const header = ['collections', 'records', 'dimensions', 'marked up ms', 'copy s', 'records/s', 'restart→in-sync s', 'identical'];
-  const row = [String(r.collections), String(r.records), String(r.dimensions), f0(r.detectUpMs), (r.copyMs / 1000).toFixed(2), f0(r.recordsPerS), (r.totalMs / 1000).toFixed(2), r.identical ? 'yes' : 'NO'];
-  return `${title}\n${table(header, [row])}`;
-}
-
-/** Writes bench/results/<timestamp>.json and bench/results/latest.json; returns the first path. */
+/** Writes bench/results/latest.{json,md,svg} (and a timestamped JSON copy); returns the Markdown path. */
 export function writeReport(r: BenchReport, dir: string): string {
   mkdirSync(dir, { recursive: true });
   const json = JSON.stringify(r, null, 2) + '\n';
-  const file = join(dir, `${r.startedAt.replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, json);
+  writeFileSync(join(dir, `${r.startedAt.replace(/[:.]/g, '-')}.json`), json);
   writeFileSync(join(dir, 'latest.json'), json);
-  return file;
+  writeFileSync(join(dir, 'latest.svg'), latencyChart(r.rows));
+  const md = join(dir, 'latest.md');
+  writeFileSync(md, formatMarkdown(r));
+  return md;
 }

@@ -1,9 +1,6 @@
 // What the benchmark sends: add bodies (random float32 embeddings, documents, small metadata), get and
-// query bodies, and the Chroma v2 paths they go to. Bodies are built once and sent byte-identical to
-// Chroma directly and to the gateway, so both end up holding the same records.
+// query bodies. The same seeded generator feeds every system, so each receives the same kind of requests.
 import type { EmbeddingEncoding } from './options.js';
-
-export const COLLECTIONS = '/api/v2/tenants/default_tenant/databases/default_database/collections';
 
 /** Deterministic PRNG (mulberry32) so two runs with the same options send the same data. */
 export function rng(seed: number): () => number {
@@ -64,29 +61,4 @@ export function queryBody(random: () => number, dimensions: number, k: number): 
       include: ['documents', 'metadatas', 'distances'],
     }),
   );
-}
-
-/** Small JSON call against a node or the gateway; throws with the answer on an unexpected status. */
-export async function call<T = any>(base: string, method: string, path: string, body?: unknown): Promise<T> {
-  const r = await fetch(`${base}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await r.text();
-  if (!r.ok) throw new Error(`${method} ${base}${path}: ${r.status} ${text.slice(0, 300)}`);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
-
-/** Creates a collection with Chroma's default index settings; returns its id as seen through `base`. */
-export async function createCollection(base: string, name: string): Promise<string> {
-  const c = await call<{ id: string }>(base, 'POST', COLLECTIONS, { name, get_or_create: false });
-  return c.id;
-}
-
-/** Number of records in a collection, looked up by name (so it works on a node behind the gateway too). */
-export async function countByName(base: string, name: string): Promise<number> {
-  const c = await call<{ id: string }>(base, 'GET', `${COLLECTIONS}/${encodeURIComponent(name)}`);
-  return call<number>(base, 'GET', `${COLLECTIONS}/${c.id}/count`);
 }

@@ -153,7 +153,10 @@ export class GatewayServer {
       this.inFlight.delete(res);
       const durationMs = performance.now() - started;
       this.events.emit('request', { routeClass, node, status: res.statusCode, durationMs });
-      this.logger.debug({ method: req.method, path: req.url?.split('?')[0], status: res.statusCode, node, ms: Math.round(durationMs) }, 'request');
+      // Built only when it will be written: this runs for every request.
+      if (this.logger.isLevelEnabled('debug')) {
+        this.logger.debug({ method: req.method, path: req.url?.split('?')[0], status: res.statusCode, node, ms: Math.round(durationMs) }, 'request');
+      }
     }
   }
 }

@@ -1,14 +1,16 @@
 // Sends a read to a node chosen by the read router, streaming the answer back. A request that fails
 // on a connection error is retried once on another eligible node (reads are idempotent); a timeout is
 // answered 504 rather than retried, so a hung node costs a client one timeout, not two.
+// This is the gateway's hot path: per request it allocates one Cancellation and one 'close' listener,
+// and pipes the answer without stream.pipeline (whose internal AbortController builds a DOMException,
+// stack trace included, every time a pipe completes).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import type { ClusterNode } from '../cluster/node.js';
 import type { ClusterEventBus } from '../cluster/events.js';
 import type { HealthChecker } from '../health/checker.js';
-import { UpstreamError, type UpstreamResponse } from '../upstream/node-client.js';
-import { downstreamHeaders, upstreamHeaders } from './headers.js';
-import { errors } from '../errors/catalogue.js';
+import { Cancellation, UpstreamError, type UpstreamResponse } from '../upstream/node-client.js';
+import { downstreamHeaderList, NODE_HEADER, upstreamHeaders } from './headers.js';
+import { errors, HttpError } from '../errors/catalogue.js';
 
 export interface ForwardDeps {
   health: HealthChecker;
@@ -28,14 +30,29 @@ export interface ForwardPlan {
   noNodeMessage: string;
 }
 
-export const NODE_HEADER = 'x-chroma-ha-node';
+export { NODE_HEADER };
+
+/** The client's side of one forwarded request: cancels the upstream request if the client goes away first. */
+class ClientLink {
+  readonly gone = new Cancellation();
+  /** Resolves the relay waiting for the answer to finish (or the connection to close). */
+  closed: (() => void) | null = null;
+
+  constructor(private readonly res: ServerResponse) {
+    res.once('close', this.onClose);
+  }
+
+  private readonly onClose = () => {
+    if (!this.res.writableFinished) this.gone.abort();
+    this.closed?.();
+  };
+}
 
 export async function forward(req: IncomingMessage, res: ServerResponse, plan: ForwardPlan, deps: ForwardDeps): Promise<ClusterNode> {
   const tried = new Set<ClusterNode>();
-  const clientGone = new AbortController();
-  res.on('close', () => {
-    if (!res.writableFinished) clientGone.abort();
-  });
+  const link = new ClientLink(res);
+  const headers = upstreamHeaders(req.headers);
+  const body = plan.body && plan.body.length > 0 ? plan.body : null;
   for (let attempt = 0; attempt < 2; attempt++) {
     const node = await plan.pick(tried);
     if (!node) {
@@ -49,10 +66,10 @@ export async function forward(req: IncomingMessage, res: ServerResponse, plan: F
       upstream = await node.client.request({
         method: plan.method,
         path: plan.path(node),
-        headers: upstreamHeaders(req.headers),
-        body: plan.body && plan.body.length > 0 ? plan.body : null,
+        headers,
+        body,
         timeoutMs: deps.requestTimeoutMs,
-        signal: clientGone.signal,
+        signal: link.gone,
       });
     } catch (err) {
       node.inFlight--;
@@ -65,7 +82,7 @@ export async function forward(req: IncomingMessage, res: ServerResponse, plan: F
       continue;
     }
     try {
-      await relay(upstream, res, node, plan);
+      await relay(upstream, res, node, plan, link);
     } finally {
       node.inFlight--;
     }
@@ -74,15 +91,26 @@ export async function forward(req: IncomingMessage, res: ServerResponse, plan: F
   throw errors.upstream([...tried].map((n) => n.name).join(', '), 'connection failed on every eligible node');
 }
 
-async function relay(upstream: UpstreamResponse, res: ServerResponse, node: ClusterNode, plan: ForwardPlan): Promise<void> {
-  const headers = { ...downstreamHeaders(upstream.headers), [NODE_HEADER]: node.name };
+async function relay(upstream: UpstreamResponse, res: ServerResponse, node: ClusterNode, plan: ForwardPlan, link: ClientLink): Promise<void> {
   if (plan.transform) {
     const text = plan.transform(node, upstream.statusCode, await upstream.body.text());
-    headers['content-length'] = String(Buffer.byteLength(text));
-    res.writeHead(upstream.statusCode, headers);
+    res.writeHead(upstream.statusCode, downstreamHeaderList(upstream.headers, node.name, Buffer.byteLength(text)));
     res.end(text);
     return;
   }
-  res.writeHead(upstream.statusCode, headers);
-  await pipeline(upstream.body, res).catch(() => res.destroy());
+  res.writeHead(upstream.statusCode, downstreamHeaderList(upstream.headers, node.name));
+  const body = upstream.body;
+  if (res.destroyed) {
+    body.destroy();
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    link.closed = () => {
+      // The client went away mid-answer: stop reading from the node (undici then drops that connection).
+      if (!body.readableEnded) body.destroy();
+      resolve();
+    };
+    body.once('error', () => res.destroy());
+    body.pipe(res);
+  });
 }

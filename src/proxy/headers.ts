@@ -1,6 +1,10 @@
 // Which headers cross the gateway. Hop-by-hop headers (RFC 9110 §7.6.1) stay on their own hop;
-// everything else, credentials included, passes through as it came.
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+// everything else, credentials included, passes through as it came. Both directions run once per
+// proxied request, so they loop over the headers without intermediate arrays.
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Names the node that served an answer. */
+export const NODE_HEADER = 'x-chroma-ha-node';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -16,22 +20,41 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
+/** Header names the Connection header lists (also hop-by-hop); none for the usual keep-alive / close. */
+function listedInConnection(headers: IncomingHttpHeaders): Set<string> | null {
+  const connection = headers.connection;
+  if (connection === undefined) return null;
+  const value = connection.toLowerCase();
+  if (value === 'keep-alive' || value === 'close') return null;
+  return new Set(value.split(',').map((s) => s.trim()));
+}
+
 export function upstreamHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  const listed = new Set(String(headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim()));
-  for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || listed.has(k)) continue;
+  const listed = listedInConnection(headers);
+  for (const k in headers) {
+    const v = headers[k];
+    if (v === undefined || HOP_BY_HOP.has(k) || listed?.has(k)) continue;
     out[k] = v;
   }
   return out;
 }
 
-export function downstreamHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(headers)) {
+/**
+ * A node's answer headers for the client, as the flat [name, value, ...] list res.writeHead takes, with
+ * the serving node's name; `contentLength` replaces the node's when the gateway rewrote the body.
+ */
+export function downstreamHeaderList(headers: IncomingHttpHeaders, nodeName: string, contentLength?: number): string[] {
+  const out: string[] = [];
+  for (const k in headers) {
+    const v = headers[k];
     if (v === undefined || (HOP_BY_HOP.has(k) && k !== 'content-length')) continue;
-    out[k] = v;
+    if (k === 'content-length' && contentLength !== undefined) continue;
+    if (typeof v === 'string') out.push(k, v);
+    else for (const item of v) out.push(k, item);
   }
+  if (contentLength !== undefined) out.push('content-length', String(contentLength));
+  out.push(NODE_HEADER, nodeName);
   return out;
 }
 

@@ -26,10 +26,10 @@ export class ReadRouter {
     private readonly log: ReplicationLog,
   ) {}
 
-  eligible(need: ReadNeed, exclude: Set<ClusterNode> = new Set()): ClusterNode[] {
+  eligible(need: ReadNeed, exclude?: Set<ClusterNode>): ClusterNode[] {
     const required = need.consistency === 'eventual' ? 0 : this.log.requiredFor(need.collectionId);
     return this.cluster.nodes.filter((n) => {
-      if (exclude.has(n) || !n.isUp || n.syncState === 'diverged' || !n.isMember || n.drained) return false;
+      if (exclude?.has(n) || !n.isUp || n.syncState === 'diverged' || !n.isMember || n.drained) return false;
       if (n.appliedSeq < required) return false;
       if (need.collectionId !== null) return this.catalog.localId(n.id, need.collectionId) !== undefined;
       if (need.scope) return this.catalog.holdsAll(n.id, need.scope);
@@ -38,19 +38,32 @@ export class ReadRouter {
   }
 
   pick(need: ReadNeed, exclude?: Set<ClusterNode>): ClusterNode | null {
+    // Runs for every read: plain loops over the (few) eligible nodes instead of filter/map chains.
     const nodes = this.eligible(need, exclude);
     if (nodes.length === 0) return null;
-    const healthy = nodes.filter((n) => n.consecutiveFailures === 0);
-    const pool = healthy.length > 0 ? healthy : nodes;
-    const least = Math.min(...pool.map((n) => n.inFlight));
-    const candidates = pool.filter((n) => n.inFlight === least);
+    let anyHealthy = false;
+    for (const n of nodes) if (n.consecutiveFailures === 0) anyHealthy = true;
+    const inPool = (n: ClusterNode) => !anyHealthy || n.consecutiveFailures === 0;
+    let least = Infinity;
+    let ties = 0;
+    for (const n of nodes) {
+      if (!inPool(n)) continue;
+      if (n.inFlight < least) {
+        least = n.inFlight;
+        ties = 1;
+      } else if (n.inFlight === least) ties++;
+    }
     this.turn = (this.turn + 1) % 1_000_000;
-    return candidates[this.turn % candidates.length]!;
+    let k = this.turn % ties;
+    for (const n of nodes) if (inPool(n) && n.inFlight === least && k-- === 0) return n;
+    return null;
   }
 
   /** Any up node, the primary first: for heartbeat, version and other node-level questions. */
-  pickAny(exclude: Set<ClusterNode> = new Set()): ClusterNode | null {
-    const up = this.cluster.nodes.filter((n) => n.isUp && !exclude.has(n));
-    return up.find((n) => n === this.cluster.primary) ?? up[0] ?? null;
+  pickAny(exclude?: Set<ClusterNode>): ClusterNode | null {
+    const primary = this.cluster.primary;
+    if (primary.isUp && !exclude?.has(primary)) return primary;
+    for (const n of this.cluster.nodes) if (n.isUp && !exclude?.has(n)) return n;
+    return null;
   }
 }

@@ -1,5 +1,7 @@
 // One keep-alive connection pool per Chroma node (undici Pool), and the classification of what went
 // wrong on a failed request: whether the node may have received it decides if a write can be retried.
+// Every proxied read passes through request(), so it allocates as little as it can per request.
+import { EventEmitter } from 'node:events';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -29,13 +31,28 @@ export class UpstreamError extends Error {
   }
 }
 
+/**
+ * A one-shot cancel switch that undici accepts as a request's `signal` (an emitter with `aborted` and an
+ * 'abort' event). Far cheaper per request than an AbortController (an EventTarget, and a DOMException on
+ * abort) combined with AbortSignal.any.
+ */
+export class Cancellation extends EventEmitter {
+  aborted = false;
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit('abort');
+  }
+}
+
 export interface UpstreamRequest {
   method: string;
   path: string;
   headers?: Record<string, string | string[] | undefined>;
   body?: Buffer | null;
   timeoutMs: number;
-  signal?: AbortSignal;
+  signal?: AbortSignal | Cancellation;
 }
 
 export interface UpstreamResponse {
@@ -66,12 +83,38 @@ export class NodeClient {
    */
   async request(req: UpstreamRequest, useOwnAuth = true): Promise<UpstreamResponse> {
     const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(req.headers ?? {})) if (v !== undefined) headers[k] = v;
-    if (useOwnAuth && !headers.authorization && !headers['x-chroma-token']) Object.assign(headers, this.authHeaders);
-    if (req.body && !headers['content-type']) headers['content-type'] = 'application/json';
+    let hasAuth = false;
+    let hasType = false;
+    for (const k in req.headers) {
+      const v = req.headers[k];
+      if (v === undefined) continue;
+      headers[k] = v;
+      if (k === 'authorization' || k === 'x-chroma-token') hasAuth = true;
+      else if (k === 'content-type') hasType = true;
+    }
+    if (useOwnAuth && !hasAuth) for (const k in this.authHeaders) headers[k] = this.authHeaders[k]!;
+    if (req.body && !hasType) headers['content-type'] = 'application/json';
     // undici checks headersTimeout on a ~0.5 s tick, so a 1 s timeout could fire at 1.5 s: keep our own deadline.
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), req.timeoutMs);
+    // One Cancellation carries both the deadline and the caller's signal.
+    const cancel = new Cancellation();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      cancel.abort();
+    }, req.timeoutMs);
+    // The caller's signal also covers the body, which streams after request() resolves: it stays linked
+    // until the body is done.
+    const outer = req.signal;
+    const onOuterAbort = () => cancel.abort();
+    const detach = () => {
+      if (outer instanceof Cancellation) outer.removeListener('abort', onOuterAbort);
+      else outer?.removeEventListener('abort', onOuterAbort);
+    };
+    if (outer) {
+      if (outer.aborted) cancel.abort();
+      else if (outer instanceof Cancellation) outer.once('abort', onOuterAbort);
+      else outer.addEventListener('abort', onOuterAbort, { once: true });
+    }
     try {
       const res = await this.pool.request({
         method: req.method as Dispatcher.HttpMethod,
@@ -80,11 +123,13 @@ export class NodeClient {
         body: req.body ?? undefined,
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
-        signal: req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline.signal,
+        signal: cancel,
       });
+      if (outer) res.body.once('close', detach);
       return res as unknown as UpstreamResponse;
     } catch (err) {
-      if (deadline.signal.aborted && !req.signal?.aborted) {
+      detach();
+      if (timedOut && !outer?.aborted) {
         throw new UpstreamError('timeout', this.name, `${this.name}: no answer within ${req.timeoutMs} ms`);
       }
       throw classify(err, this.name);

@@ -145,11 +145,14 @@ export class Harness {
     await gw.stop();
   }
 
-  /** A gateway as a child process (the compiled `chroma-ha gateway`), for kill -9 and SIGTERM tests. */
-  async gatewayProcess(env: Env, port?: number): Promise<GatewayChild> {
+  /**
+   * A gateway as a child process (the compiled `chroma-ha gateway`), for kill -9 and SIGTERM tests.
+   * `nodeArgs` go to node itself (the benchmark's --cpu-prof, which NODE_OPTIONS does not accept).
+   */
+  async gatewayProcess(env: Env, port?: number, nodeArgs: string[] = []): Promise<GatewayChild> {
     const p = port ?? (await freePort());
     let out = '';
-    const child = spawn(process.execPath, [CLI, 'gateway'], {
+    const child = spawn(process.execPath, [...nodeArgs, CLI, 'gateway'], {
       cwd: ROOT,
       env: { ...process.env, ...env, PORT: String(p), LOG_LEVEL: env.LOG_LEVEL === 'silent' ? 'warn' : (env.LOG_LEVEL ?? 'warn') },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -182,6 +185,17 @@ export class Harness {
         return exited;
       },
     };
+  }
+
+  /** Any other child process (a load balancer, a control proxy), killed by cleanup(); `output` keeps its last 4 KB of output. */
+  spawn(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): { process: ChildProcess; output: () => string } {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const keep = (d: Buffer) => (out = (out + d.toString()).slice(-4_000));
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    this.children.push(child);
+    return { process: child, output: () => out };
   }
 
   /** A fresh PostgreSQL schema; returns a DATABASE_URL whose search_path points at it. */
