@@ -238,14 +238,15 @@ export class NodeApplier {
         return headers !== null && JSON.stringify(headers) === credentials;
       },
     };
-    if (!mergeRun(entries, start, options)) return 'fallback';
+    const planned = mergeRun(entries, start, options);
+    if (!planned) return 'fallback';
     const release = await primaryLane.lock();
     try {
       const epoch = cluster.epoch;
       if (cluster.primary !== this.node || !this.node.isUp || epoch <= this.fencedEpoch || !this.deps.lease.isHeld()) return 'pause';
       // Claim in order; a write whose client is withdrawing it ends the run there.
       const claimed: LogEntry[] = [];
-      for (let i = start; i < entries.length && claimed.length < MAX_GROUP; i++) {
+      for (let i = start; i <= planned.lastIndex && claimed.length < MAX_GROUP; i++) {
         const e = entries[i]!;
         if (!options.accept(e)) break;
         const claim = await log.claim(e);

@@ -90,10 +90,14 @@ function compatibleShape(op: string, body: Body): boolean {
   return true;
 }
 
-/** Which fields are present, and whether embeddings are JSON arrays or base64 strings. */
+/**
+ * Which fields are present, whether embeddings are JSON arrays or base64 strings, and their dimensions: a
+ * write with a wrong dimension (which Chroma refuses) then stays alone instead of failing a merged request.
+ */
 function shapeOf(body: Body): string {
   const present = RECORD_FIELDS.filter((f) => body[f] !== undefined && body[f] !== null);
-  const embeddings = body.embeddings as unknown[] | undefined;
-  const encoding = embeddings && embeddings.length > 0 ? typeof embeddings[0] : '-';
-  return `${present.join(',')}|${encoding}`;
+  const embeddings = (body.embeddings as unknown[] | undefined) ?? [];
+  const encoding = embeddings.length > 0 ? typeof embeddings[0] : '-';
+  const dimensions = [...new Set(embeddings.map((e) => (Array.isArray(e) ? e.length : -1)))].join('/');
+  return `${present.join(',')}|${encoding}|${dimensions}`;
 }

@@ -12,6 +12,8 @@ export class TcpProxy {
   /** Set once a trap has sprung: nothing the server says reaches the client any more. */
   private answersLost = false;
   private delayMs = 0;
+  /** The first line of every chunk a client sent that starts an HTTP request ("POST /path HTTP/1.1"). */
+  readonly requestLines: string[] = [];
 
   private constructor(
     private readonly targetHost: string,
@@ -86,6 +88,8 @@ export class TcpProxy {
       if (!this.answersLost) client.write(chunk);
     });
     client.on('data', (chunk: Buffer) => {
+      const line = chunk.subarray(0, 300).toString('latin1').split('\r\n', 1)[0]!;
+      if (/^[A-Z]+ \S+ HTTP\/1\.[01]$/.test(line)) this.requestLines.push(line);
       toUpstream(chunk);
       const trap = this.trap;
       if (!trap || !chunk.includes(trap.markers[matched]!)) return;
