@@ -48,6 +48,7 @@ export interface GatewayConfig {
   failureThreshold: number;
   recoveryThreshold: number;
   healthCheckTimeoutMs: number;
+  healthCheckMinTimeoutMs: number;
   requestTimeoutMs: number;
   writeTimeoutMs: number;
   spotCheckIntervalMs: number;
@@ -92,6 +93,8 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
     failureThreshold: get<number>(s.FAILURE_THRESHOLD)!,
     recoveryThreshold: get<number>(s.RECOVERY_THRESHOLD)!,
     healthCheckTimeoutMs: ms(s.HEALTH_CHECK_TIMEOUT),
+    // A floor above the ceiling would be meaningless: the ceiling wins (a fixed timeout).
+    healthCheckMinTimeoutMs: Math.min(ms(s.HEALTH_CHECK_MIN_TIMEOUT), ms(s.HEALTH_CHECK_TIMEOUT)),
     requestTimeoutMs: ms(s.REQUEST_TIMEOUT),
     writeTimeoutMs: ms(s.WRITE_TIMEOUT),
     spotCheckIntervalMs: ms(s.SPOT_CHECK_INTERVAL),

@@ -92,8 +92,16 @@ export const gatewaySettings = {
   },
   HEALTH_CHECK_TIMEOUT: {
     env: 'HEALTH_CHECK_TIMEOUT',
-    description: 'Seconds a health probe may take before it counts as failed.',
+    description:
+      'Most seconds a health probe may take before it counts as failed. The actual timeout adapts to the node\'s observed latency (10× its smoothed heartbeat latency plus 4 deviations), between HEALTH_CHECK_MIN_TIMEOUT and this; it is this value until the node has answered once.',
     default: '1',
+    schema: seconds,
+  },
+  HEALTH_CHECK_MIN_TIMEOUT: {
+    env: 'HEALTH_CHECK_MIN_TIMEOUT',
+    description:
+      'Fewest seconds a health probe may take before it counts as failed, however fast the node usually answers. The same adaptive bound, from the primary\'s observed write latency, applies to a write in flight on the primary: one that takes longer counts as a failed check and starts fast probing, so a hung primary is failed over in about a second. Set it equal to HEALTH_CHECK_TIMEOUT for a fixed timeout.',
+    default: '0.25',
     schema: seconds,
   },
   REQUEST_TIMEOUT: {

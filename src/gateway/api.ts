@@ -44,7 +44,8 @@ export class ApiHandler {
     }
     switch (route.kind) {
       case 'meta':
-        return this.forwardTo(req, res, 'meta', () => this.deps.router.pickAny(), url.pathname === '/api/v1/heartbeat' ? '/api/v2/heartbeat' : url.pathname + url.search, body);
+        // Any up node can answer: one that fails to connect (a primary killed a moment ago) is retried on another.
+        return this.forwardTo(req, res, 'meta', (tried) => this.deps.router.pickAny(tried), url.pathname === '/api/v1/heartbeat' ? '/api/v2/heartbeat' : url.pathname + url.search, body);
       case 'passthrough':
         return this.forwardTo(req, res, 'passthrough', () => (this.deps.cluster.primary.isUp ? this.deps.cluster.primary : null), url.pathname + url.search, body);
       case 'record-read':

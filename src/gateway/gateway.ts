@@ -84,6 +84,7 @@ export class Gateway {
         fall: config.failureThreshold,
         rise: config.recoveryThreshold,
         timeoutMs: config.healthCheckTimeoutMs,
+        minTimeoutMs: config.healthCheckMinTimeoutMs,
       },
       events,
       logger,

@@ -1,7 +1,11 @@
 // Active and passive health checking with HAProxy semantics: a probe every `inter`, every `fastinter`
 // while a node is changing state, down after `fall` consecutive failures, up after `rise` successes.
-// A real request that fails to connect counts as a failed check and triggers fast probing at once.
+// A real request that fails to connect counts as a failed check and triggers fast probing at once. Unlike
+// HAProxy's fixed `timeout check`, a probe (and a write in flight on the primary, see applier.ts) fails
+// after a bound that adapts to the node's observed latency (latency.ts): a hung node is caught in a few
+// hundred milliseconds while a node that is merely slow keeps passing.
 import type { ClusterNode, Health } from '../cluster/node.js';
+import { LatencyEstimator } from './latency.js';
 import type { ClusterEventBus } from '../cluster/events.js';
 import type { Logger } from '../log/logger.js';
 
@@ -10,13 +14,18 @@ export interface HealthOptions {
   fastIntervalMs: number;
   fall: number;
   rise: number;
+  /** Upper bound of a probe's (and a stalled write's) adaptive timeout. */
   timeoutMs: number;
+  /** Lower bound of the adaptive timeout. */
+  minTimeoutMs: number;
 }
 
 export class HealthChecker {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly probing = new Map<string, AbortController>();
   private stopped = false;
+  private readonly probeLatency = new Map<string, LatencyEstimator>();
+  private readonly writeLatency = new Map<string, LatencyEstimator>();
 
   constructor(
     private readonly nodes: ClusterNode[],
@@ -40,6 +49,35 @@ export class HealthChecker {
   reportFailure(node: ClusterNode, reason: string): void {
     this.record(node, false, reason, null);
     if (!this.probing.has(node.id)) this.schedule(node, 0);
+  }
+
+  /** How long a probe of this node may take before it counts as failed. */
+  probeTimeoutMs(node: ClusterNode): number {
+    return this.estimator(this.probeLatency, node).boundMs();
+  }
+
+  /** The primary answered a write in `ms`. */
+  observeWrite(node: ClusterNode, ms: number): void {
+    this.estimator(this.writeLatency, node).observe(ms);
+  }
+
+  /** How long a write may stay in flight on this node before it counts as a failed check. */
+  writeStallBoundMs(node: ClusterNode): number {
+    return this.estimator(this.writeLatency, node).boundMs();
+  }
+
+  /** The node's usual write latency (ms), for messages; null before its first write. */
+  usualWriteMs(node: ClusterNode): number | null {
+    return this.estimator(this.writeLatency, node).usualMs;
+  }
+
+  private estimator(map: Map<string, LatencyEstimator>, node: ClusterNode): LatencyEstimator {
+    let e = map.get(node.id);
+    if (!e) {
+      e = new LatencyEstimator({ minMs: this.options.minTimeoutMs, maxMs: this.options.timeoutMs });
+      map.set(node.id, e);
+    }
+    return e;
   }
 
   private schedule(node: ClusterNode, delayMs: number): void {
@@ -66,21 +104,24 @@ export class HealthChecker {
     if (this.probing.has(node.id)) return;
     const controller = new AbortController();
     this.probing.set(node.id, controller);
+    const timeoutMs = this.probeTimeoutMs(node);
     const started = performance.now();
     try {
       const res = await node.client.requestJson({
         method: 'GET',
         path: '/api/v2/heartbeat',
-        timeoutMs: this.options.timeoutMs,
-        signal: AbortSignal.any([controller.signal, AbortSignal.timeout(this.options.timeoutMs)]),
+        timeoutMs,
+        signal: AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]),
       });
       const latency = performance.now() - started;
-      if (res.status === 200) this.record(node, true, null, latency);
-      else this.record(node, false, `heartbeat answered ${res.status}`, latency);
+      if (res.status === 200) {
+        this.estimator(this.probeLatency, node).observe(latency);
+        this.record(node, true, null, latency);
+      } else this.record(node, false, `heartbeat answered ${res.status}`, latency);
     } catch (err) {
       const e = err as Error;
-      const timedOut = performance.now() - started >= this.options.timeoutMs - 5;
-      this.record(node, false, timedOut ? `no answer within ${this.options.timeoutMs} ms` : e.message, null);
+      const timedOut = performance.now() - started >= timeoutMs - 5;
+      this.record(node, false, timedOut ? `no answer within ${timeoutMs} ms` : e.message, null);
     } finally {
       this.probing.delete(node.id);
     }

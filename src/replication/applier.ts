@@ -39,6 +39,9 @@ export interface ApplierDeps {
 }
 
 const BATCH = 200;
+/** Writes the primary may decide with one request. Not update: the update guard checks each one on its own. */
+const GROUP_COMMIT_OPS: ReadonlySet<string> = new Set(['add', 'upsert', 'delete']);
+const MAX_GROUP = 100;
 
 export class NodeApplier {
   private stopped = false;
@@ -113,6 +116,15 @@ export class NodeApplier {
         // A merged run that fails is retried entry by entry, so the failing entry is the one reported.
         if (run && (await this.replicate(run.entry, true))) {
           i = run.lastIndex;
+          progressed = true;
+          continue;
+        }
+      }
+      if (entry.state === 'pending' && this.attempts === 0) {
+        const decided = await this.decideRun(entries, i);
+        if (decided === 'pause') break;
+        if (decided !== 'fallback') {
+          i = decided;
           progressed = true;
           continue;
         }
@@ -214,18 +226,116 @@ export class NodeApplier {
     }
   }
 
-  /** Sends one entry; on a connection failure reports the node and returns null. */
+  /**
+   * Group commit: the primary decides a run of this gateway's pending record writes (same collection,
+   * operation and credentials, see batch.ts) with one request, so writes queued behind a pause are decided
+   * faster than new ones arrive. Each entry gets the run's answer as its own outcome. Returns the index of
+   * the last entry decided; 'fallback' when the entries must be decided one by one (no run, or the merged
+   * request was refused: its entries are then in doubt and replayed with tolerance); 'pause' to stop the loop.
+   */
+  private async decideRun(entries: LogEntry[], start: number): Promise<number | 'fallback' | 'pause'> {
+    const { cluster, log, store, catalog, primaryLane } = this.deps;
+    if (cluster.primary !== this.node) return 'fallback';
+    const firstHeaders = log.untouchedWrite(entries[start]!);
+    if (!firstHeaders) return 'fallback';
+    const credentials = JSON.stringify(firstHeaders);
+    const options = {
+      state: 'pending' as const,
+      ops: GROUP_COMMIT_OPS,
+      accept: (e: LogEntry) => {
+        const headers = log.untouchedWrite(e);
+        return headers !== null && JSON.stringify(headers) === credentials;
+      },
+    };
+    const planned = mergeRun(entries, start, options);
+    if (!planned) return 'fallback';
+    const release = await primaryLane.lock();
+    try {
+      const epoch = cluster.epoch;
+      if (cluster.primary !== this.node || !this.node.isUp || epoch <= this.fencedEpoch || !this.deps.lease.isHeld()) return 'pause';
+      // Claim in order; a write whose client is withdrawing it ends the run there.
+      const claimed: LogEntry[] = [];
+      for (let i = start; i <= planned.lastIndex && claimed.length < MAX_GROUP; i++) {
+        const e = entries[i]!;
+        if (!options.accept(e)) break;
+        const claim = await log.claim(e);
+        if (!claim || claim === 'wait' || claim.inDoubt) break;
+        claimed.push(e);
+      }
+      const run = claimed.length > 1 ? mergeRun(claimed, 0, { state: 'pending', ops: GROUP_COMMIT_OPS }) : null;
+      if (!run || run.lastIndex !== claimed.length - 1) return 'fallback'; // claimed entries stay claimable one by one
+      const result = await this.send(run.entry, 'decide', firstHeaders);
+      const markInDoubt = (from: number) => claimed.slice(from).forEach((e) => log.markInDoubt(e.seq));
+      if (!result) {
+        markInDoubt(0);
+        return 'pause';
+      }
+      if (result.kind !== 'answered' || result.status < 200 || result.status >= 300) {
+        markInDoubt(0);
+        if (result.kind === 'answered' && result.status >= 502 && result.status <= 504) {
+          this.deps.health.reportFailure(this.node, `answered ${result.status}`);
+          await sleep(100);
+          return 'pause';
+        }
+        return 'fallback';
+      }
+      const answer = { contentType: result.contentType, body: result.body, nodeId: this.node.id };
+      for (let k = 0; k < claimed.length; k++) {
+        const e = claimed[k]!;
+        const changes = k === 0 ? result.changes : {};
+        const verdict = await store
+          .recordApply({ nodeId: this.node.id, seq: e.seq, outcome: { state: 'committed', status: result.status, collectionId: e.collectionId, epoch, answer }, changes })
+          .catch((err: unknown) => {
+            markInDoubt(k);
+            throw err;
+          });
+        if (verdict !== 'recorded') {
+          markInDoubt(k);
+          if (verdict === 'stale-epoch') {
+            this.fencedEpoch = epoch;
+            this.deps.logger.warn({ node: this.node.name, seq: e.seq, epoch }, 'outcome refused: the epoch moved on; this applier stops deciding');
+            this.deps.onStaleEpoch();
+          }
+          return 'pause';
+        }
+        if (k === 0) catalog.apply(changes);
+        this.advance(e.seq, true);
+        log.resolve({ seq: e.seq, op: e.op, collectionId: e.collectionId }, 'committed', { status: result.status, ...answer });
+      }
+      return start + claimed.length - 1;
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Sends one entry; on a connection failure reports the node and returns null. A write the primary
+   * decides that stays in flight well beyond its usual latency counts as one failed check (and starts
+   * fast probing): clients are waiting on it, so a hung primary must not wait for the next routine probe.
+   */
   private async send(entry: LogEntry, mode: ApplyMode, clientHeaders?: Record<string, string>): Promise<ApplyResult | null> {
+    const { health } = this.deps;
     const controller = new AbortController();
     this.inFlight = controller;
+    const deciding = mode !== 'replicate';
+    const started = performance.now();
+    const boundMs = health.writeStallBoundMs(this.node);
+    const stallTimer = deciding
+      ? setTimeout(() => {
+          const usual = health.usualWriteMs(this.node);
+          health.reportFailure(this.node, `a write has been in flight for ${boundMs} ms${usual === null ? '' : ` (usually ${usual} ms)`}`);
+        }, boundMs)
+      : null;
     try {
-      return await applyEntry(entry, mode, {
+      const result = await applyEntry(entry, mode, {
         node: this.node,
         catalog: this.deps.catalog,
         timeoutMs: this.deps.requestTimeoutMs,
         signal: controller.signal,
         clientHeaders,
       });
+      if (deciding) health.observeWrite(this.node, performance.now() - started);
+      return result;
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
       if (mode !== 'replicate' && !err.notSent) this.deps.log.markInDoubt(entry.seq);
@@ -233,6 +343,7 @@ export class NodeApplier {
       await sleep(50);
       return null;
     } finally {
+      if (stallTimer) clearTimeout(stallTimer);
       this.inFlight = null;
     }
   }

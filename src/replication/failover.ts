@@ -32,8 +32,12 @@ export interface DecisionRecord {
 }
 
 const TICK_MS = 100;
-/** Longest pause of writes a switchover may cause while the new primary applies the last entries. */
-const SWITCHOVER_CATCHUP_MS = 2_000;
+/**
+ * Longest pause of writes a switchover may cause while the new primary applies the last entries (it is at
+ * most CAUGHT_UP_SLACK entries short, merged into a few requests). Kept well under a second, so no write
+ * waits over a second through a failback; a node that cannot make it is tried again later.
+ */
+const SWITCHOVER_CATCHUP_MS = 500;
 
 export class FailoverCoordinator {
   private timer: NodeJS.Timeout | null = null;

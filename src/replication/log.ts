@@ -116,6 +116,16 @@ export class ReplicationLog {
     return { clientHeaders: w?.clientHeaders ?? {}, inDoubt: this.inDoubt.has(seq) };
   }
 
+  /**
+   * The credentials of a write of this gateway's that no primary has taken yet and that cannot have reached
+   * one (not in doubt, not being withdrawn); null otherwise. Only such writes are merged by the primary.
+   */
+  untouchedWrite(entry: LogEntry): Record<string, string> | null {
+    const w = this.waiters.get(entry.seq);
+    if (!w || w.sending || w.aborted || entry.claimed || this.inDoubt.has(entry.seq)) return null;
+    return w.clientHeaders;
+  }
+
   /** The send failed in a way that may have reached the node: the next attempt must tolerate a replay. */
   markInDoubt(seq: number): void {
     this.inDoubt.add(seq);

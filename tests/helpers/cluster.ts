@@ -52,6 +52,8 @@ export const FAST_HEALTH: Env = {
   FAILURE_THRESHOLD: '2',
   RECOVERY_THRESHOLD: '2',
   HEALTH_CHECK_TIMEOUT: '1',
+  // A fixed probe timeout for tests of other things; tests/gateway/failover-tails.test.ts runs the adaptive default.
+  HEALTH_CHECK_MIN_TIMEOUT: '1',
   REQUEST_TIMEOUT: '5',
   WRITE_TIMEOUT: '15',
 };
@@ -61,7 +63,7 @@ export const FAST_HEALTH: Env = {
  * FAST_HEALTH allows, and a healthy node marked down mid-test would make the test fail for the wrong reason.
  * Dead nodes are still found at once (connection refused).
  */
-export const PATIENT_PROBES: Env = { HEALTH_CHECK_TIMEOUT: '2' };
+export const PATIENT_PROBES: Env = { HEALTH_CHECK_TIMEOUT: '2', HEALTH_CHECK_MIN_TIMEOUT: '2' };
 
 export interface GatewayChild {
   url: string;

@@ -2,6 +2,7 @@
 // can cut and restore: cut() stops listening and drops every open connection, so clients get a refused
 // connection or a reset, exactly as if the server had gone away; restore() listens on the same port again.
 // cutAfterRequest() cuts right after given requests went through: the server acts on them, the answer is lost.
+// setDelay() holds every chunk, each way, for a while before passing it on (a slow network or a slow node).
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 export class TcpProxy {
@@ -10,6 +11,9 @@ export class TcpProxy {
   private trap: { markers: Buffer[]; delayMs: number; sprung: () => void } | null = null;
   /** Set once a trap has sprung: nothing the server says reaches the client any more. */
   private answersLost = false;
+  private delayMs = 0;
+  /** The first line of every chunk a client sent that starts an HTTP request ("POST /path HTTP/1.1"). */
+  readonly requestLines: string[] = [];
 
   private constructor(
     private readonly targetHost: string,
@@ -34,6 +38,11 @@ export class TcpProxy {
    */
   cutAfterRequest(markers: Buffer[], delayMs: number): Promise<void> {
     return new Promise((sprung) => (this.trap = { markers, delayMs, sprung }));
+  }
+
+  /** Delays every chunk in each direction by `ms` from now on (0: none); order is kept. */
+  setDelay(ms: number): void {
+    this.delayMs = ms;
   }
 
   /** Listens again (on the same port once it has one). */
@@ -74,8 +83,14 @@ export class TcpProxy {
       });
     }
     let matched = 0;
+    const toUpstream = this.delayed((chunk) => upstream.write(chunk));
+    const toClient = this.delayed((chunk) => {
+      if (!this.answersLost) client.write(chunk);
+    });
     client.on('data', (chunk: Buffer) => {
-      upstream.write(chunk);
+      const line = chunk.subarray(0, 300).toString('latin1').split('\r\n', 1)[0]!;
+      if (/^[A-Z]+ \S+ HTTP\/1\.[01]$/.test(line)) this.requestLines.push(line);
+      toUpstream(chunk);
       const trap = this.trap;
       if (!trap || !chunk.includes(trap.markers[matched]!)) return;
       if (++matched < trap.markers.length) return;
@@ -83,8 +98,16 @@ export class TcpProxy {
       this.answersLost = true;
       setTimeout(() => void this.cut().then(trap.sprung), trap.delayMs);
     });
-    upstream.on('data', (chunk: Buffer) => {
-      if (!this.answersLost) client.write(chunk);
-    });
+    upstream.on('data', toClient);
+  }
+
+  /** Passes chunks on after the current delay, never before a chunk that came earlier. */
+  private delayed(write: (chunk: Buffer) => void): (chunk: Buffer) => void {
+    let releaseAt = 0;
+    return (chunk) => {
+      if (this.delayMs === 0 && releaseAt <= performance.now()) return write(chunk);
+      releaseAt = Math.max(releaseAt, performance.now() + this.delayMs);
+      setTimeout(() => write(chunk), releaseAt - performance.now());
+    };
   }
 }
