@@ -45,7 +45,11 @@ describe('token-authenticated nodes and client auth at the gateway', () => {
   });
 
   it('health-checks the nodes with the node token: both are up', async () => {
-    const health = await http(base, 'GET', '/health');
+    // Healthy once both nodes answer the token-authenticated probes and their identity markers are read.
+    const health = await waitFor('the gateway healthy', async () => {
+      const r = await http(base, 'GET', '/health');
+      return r.json.status === 'healthy' ? r : null;
+    });
     expect(health.json).toEqual({ status: 'healthy', primary: 'primary' });
     const status = await http(base, 'GET', '/status');
     expect(status.json.nodes.map((n: { health: string }) => n.health)).toEqual(['up', 'up']);

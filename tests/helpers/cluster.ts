@@ -137,7 +137,7 @@ export class Harness {
     const running = new Set(nodes.filter((n) => n instanceof ChromaProcess && n.running).map((n) => n.url));
     await waitFor('every running Chroma node to be up', () => gw.cluster.nodes.every((n) => n.isUp || !running.has(n.config.url)), 30_000);
     // An up node serves only once its identity marker is checked (src/replication/lifecycle.ts).
-    await waitFor('every up node to have its identity checked', () => gw.cluster.nodes.every((n) => n.health === 'down' || (n.isUp && n.lifecycle !== 'unverified')), 30_000);
+    await waitFor('every running Chroma node to have its identity checked', () => gw.cluster.nodes.every((n) => !running.has(n.config.url) || (n.isUp && n.lifecycle !== 'unverified')), 30_000);
     return gw;
   }
 
