@@ -6,7 +6,6 @@ export interface ClusterEvents {
   'node-health': [{ node: string; from: string; to: string; reason: string; at: number }];
   failover: [{ from: string | null; to: string; reason: string; at: number; kind: 'failover' | 'switchover' }];
   'node-diverged': [{ node: string; seq: number; error: string; at: number }];
-  'node-sync': [{ node: string; from: string; to: string; at: number }];
   /** Identity checked (member), refill or repair (resync), unchecked since it came back (unverified), foreign. */
   'node-lifecycle': [{ node: string; from: string; to: string; reason: string | null; at: number }];
   request: [{ routeClass: string; node: string | null; status: number; durationMs: number }];

@@ -74,11 +74,6 @@ export class Catalog {
     return this.stableIds.get(nodeId)?.get(localId);
   }
 
-  /** Stable ids this node holds a local copy of. */
-  heldBy(nodeId: string): string[] {
-    return [...(this.localIds.get(nodeId)?.keys() ?? [])];
-  }
-
   live(filter?: { tenant?: string; database?: string }): CollectionRecord[] {
     return [...this.collections.values()].filter(
       (c) => !c.deleted && (!filter?.tenant || c.tenant === filter.tenant) && (!filter?.database || c.database === filter.database),

@@ -142,5 +142,3 @@ export function matchRoute(method: string, pathname: string): Route | null {
 export function withCollectionId(pathname: string, collectionId: string): string {
   return pathname.replace(/^(\/api\/v2\/tenants\/[^/]+\/databases\/[^/]+\/collections\/)[^/]+/, `$1${encodeURIComponent(collectionId)}`);
 }
-
-export const isWriteRoute = (r: Route): r is Extract<Route, { kind: 'write' }> => r.kind === 'write';
