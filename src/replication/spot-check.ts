@@ -13,6 +13,8 @@ import type { LogEntry } from '../store/types.js';
 import type { Mutex } from '../util/signal.js';
 import type { Catalog } from './catalog.js';
 import type { ReplicationLog } from './log.js';
+// Metadata keys come back in hash order: records compare as key-sorted JSON.
+import { canonicalJson } from './verify.js';
 
 export interface SpotCheckDeps {
   cluster: Cluster;
@@ -92,8 +94,8 @@ export class SpotChecker {
     const query = { ids: [...ids], include: ['embeddings', 'documents', 'metadatas', 'uris'] };
     const [expected, actual] = await Promise.all([this.read(primary, base + onPrimary, query), this.read(node, base + onNode, query)]);
     if (!expected || !actual) return null;
-    const want = new Map(expected.map((r) => [r.id, JSON.stringify(r)]));
-    const got = new Map(actual.map((r) => [r.id, JSON.stringify(r)]));
+    const want = new Map(expected.map((r) => [r.id, canonicalJson(r)]));
+    const got = new Map(actual.map((r) => [r.id, canonicalJson(r)]));
     const differing = [...ids].filter((id) => want.get(id) !== got.get(id));
     if (differing.length === 0) return null;
     return `collection ${name}: ${differing.length} of ${ids.size} sampled records differ from the primary (${differing.slice(0, 5).join(', ')}${differing.length > 5 ? ', ...' : ''})`;
@@ -113,7 +115,7 @@ export class SpotChecker {
       id,
       embedding: a.embeddings?.[i] ?? null,
       document: a.documents?.[i] ?? null,
-      metadata: canonical(a.metadatas?.[i] ?? null),
+      metadata: a.metadatas?.[i] ?? null,
       uri: a.uris?.[i] ?? null,
     }));
   }
@@ -127,10 +129,4 @@ function touchedIds(entry: LogEntry): string[] {
   } catch {
     return [];
   }
-}
-
-/** Metadata keys come back in hash order: sort them so equal metadata compares equal. */
-function canonical(v: unknown): unknown {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
-  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]));
 }
