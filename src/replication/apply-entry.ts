@@ -1,7 +1,7 @@
 // Applies one log entry to one node: sends the request its operation makes for that node
-// (operation-request.ts), and works out what the answer changes in the catalog. In replay mode (a replica catching up,
-// or a primary re-applying an entry whose first attempt may have landed) answers that only mean
-// "already done" (409 on create, 404 on delete) are accepted as success, so replays are idempotent.
+// (operation-request.ts), and works out what the answer changes in the catalog. In replay mode (a replica
+// catching up, or a primary re-applying an entry whose first attempt may have landed) answers that only
+// mean "already done" (409 on create, 404 on delete) are accepted as success, so replays are idempotent.
 import type { ClusterNode } from '../cluster/node.js';
 import type { CatalogChanges, CollectionRecord, LogEntry } from '../store/types.js';
 import type { Catalog } from './catalog.js';
