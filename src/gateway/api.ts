@@ -53,7 +53,7 @@ export class ApiHandler {
       case 'catalog-read':
         return this.catalogRead(req, res, url, route, body);
       case 'write':
-        return this.write(req, res, url, route, body);
+        return this.write(req, res, route, body);
     }
   }
 
@@ -116,7 +116,7 @@ export class ApiHandler {
     });
   }
 
-  private async write(req: IncomingMessage, res: ServerResponse, url: URL, route: Extract<Route, { kind: 'write' }>, body: Buffer) {
+  private async write(req: IncomingMessage, res: ServerResponse, route: Extract<Route, { kind: 'write' }>, body: Buffer) {
     const { log, cluster } = this.deps;
     if (body.length > 0) {
       try {
@@ -132,12 +132,11 @@ export class ApiHandler {
       appended = await log.append(
         {
           op: route.op,
-          method: req.method!,
-          path: url.pathname + url.search,
-          body: body.length > 0 ? body : null,
-          collectionId: route.op === 'create_collection' ? randomUUID() : (route.collectionId ?? null),
           tenant: route.tenant ?? null,
           database: route.database ?? null,
+          collectionId: route.op === 'create_collection' ? randomUUID() : (route.collectionId ?? null),
+          collectionName: route.collectionName ?? null,
+          body: body.length > 0 ? body : null,
         },
         clientAuth(req.headers),
       );

@@ -1,12 +1,12 @@
-// Applies one log entry to one node: translates stable collection ids to the node's own, sends the
-// request, and works out what the answer changes in the catalog. In replay mode (a replica catching up,
-// or a primary re-applying an entry whose first attempt may have landed) answers that only mean
-// "already done" (409 on create, 404 on delete) are accepted as success, so replays are idempotent.
+// Applies one log entry to one node: sends the request its operation makes for that node
+// (operation-request.ts), and works out what the answer changes in the catalog. In replay mode (a replica
+// catching up, or a primary re-applying an entry whose first attempt may have landed) answers that only
+// mean "already done" (409 on create, 404 on delete) are accepted as success, so replays are idempotent.
 import type { ClusterNode } from '../cluster/node.js';
 import type { CatalogChanges, CollectionRecord, LogEntry } from '../store/types.js';
 import type { Catalog } from './catalog.js';
-import { matchRoute, withCollectionId } from '../routing/routes.js';
 import { idsToLookUp, planUpdate } from './update-guard.js';
+import { collectionPath, localCollectionPath, requestFor, tenantPath, type NodeRequest } from './operation-request.js';
 
 export type ApplyMode =
   /** The primary applies an entry for the first time and its answer decides the outcome. */
@@ -46,9 +46,6 @@ export async function applyEntry(entry: LogEntry, mode: ApplyMode, ctx: ApplyCon
   const { node, catalog } = ctx;
   const deciding = mode !== 'replicate';
   const replay = mode !== 'decide';
-  const [pathname, query] = splitQuery(entry.path);
-  let path = entry.path;
-  let body = entry.body;
   let sentBody: Buffer | undefined;
 
   // A get_or_create the primary answered with an adopted collection: a replica that does not hold it must
@@ -56,64 +53,57 @@ export async function applyEntry(entry: LogEntry, mode: ApplyMode, ctx: ApplyCon
   const created = entry.op === 'create_collection' && entry.collectionId ? catalog.get(entry.collectionId) : undefined;
   if (!deciding && created?.origin === 'adopted' && !catalog.localId(node.id, created.stableId)) return { kind: 'not-held' };
 
-  if (entry.op === 'modify_collection' || ['add', 'upsert', 'update', 'delete'].includes(entry.op)) {
-    const route = matchRoute(entry.method, pathname);
-    const stableId = route && 'collectionId' in route ? route.collectionId : undefined;
-    const localId = stableId ? catalog.localId(node.id, stableId) : undefined;
-    if (!stableId || !localId) {
-      const record = stableId ? catalog.get(stableId) : undefined;
-      if (record?.origin === 'adopted' && !deciding) return { kind: 'not-held' };
-      // Deleted later in the log and never copied to this node (a refill ran after the delete): nothing to hold.
-      if (record?.deleted && !deciding) return { kind: 'not-held' };
-      return { kind: 'missing', message: `collection ${stableId ?? '?'} is not present on ${node.name}` };
-    }
-    path = withCollectionId(pathname, localId) + (query ? `?${query}` : '');
-    if (deciding && entry.op === 'update') {
-      sentBody = await guardedUpdate(ctx, entry, withCollectionId(pathname, localId), stableId);
-      if (sentBody) body = sentBody;
-    }
+  let request = requestFor(entry, node.id, catalog);
+  if (!request) {
+    const record = entry.collectionId ? catalog.get(entry.collectionId) : undefined;
+    if (record?.origin === 'adopted' && !deciding) return { kind: 'not-held' };
+    // Deleted later in the log and never copied to this node (a refill ran after the delete): nothing to hold.
+    if (record?.deleted && !deciding) return { kind: 'not-held' };
+    return { kind: 'missing', message: `collection ${entry.collectionId ?? '?'} is not present on ${node.name}` };
+  }
+  if (deciding && entry.op === 'update') {
+    sentBody = await guardedUpdate(ctx, entry);
+    if (sentBody) request = { ...request, body: sentBody };
   }
 
   // Resolve by-name targets before sending: afterwards the name no longer points at the collection.
   const deletedCollection =
     entry.op === 'delete_collection' && entry.tenant && entry.database
       ? deciding
-        ? catalog.byName(entry.tenant, entry.database, decodeURIComponent(pathname.split('/').pop() ?? ''))
+        ? catalog.byName(entry.tenant, entry.database, entry.collectionName ?? '')
         : entry.collectionId
           ? catalog.get(entry.collectionId)
           : undefined
       : undefined;
 
-  let res = await send(ctx, entry.method, path, body);
+  let res = await send(ctx, request);
 
-  if (replay && !ok(res.status)) res = await toleratedReplay(entry, res, ctx, pathname, deciding);
+  if (replay && !ok(res.status)) res = await toleratedReplay(entry, request, res, ctx, deciding);
 
   if (!ok(res.status)) return { kind: 'answered', ...res, changes: {}, collectionId: entry.collectionId };
   return { kind: 'answered', ...res, ...catalogChanges(entry, res.body, ctx, deciding, deletedCollection), sentBody };
 }
 
-/**
- * The body to send for an update on the primary (see update-guard.ts), or undefined to send it as logged.
- * `updatePath` is the node-local .../collections/{id}/update path.
- */
-async function guardedUpdate(ctx: ApplyContext, entry: LogEntry, updatePath: string, stableId: string): Promise<Buffer | undefined> {
+/** The body to send for an update on the primary (see update-guard.ts), or undefined to send it as logged. */
+async function guardedUpdate(ctx: ApplyContext, entry: LogEntry): Promise<Buffer | undefined> {
   const ids = idsToLookUp(entry.body);
-  if (!ids) return undefined;
-  const found = await send(ctx, 'POST', updatePath.replace(/\/update$/, '/get'), Buffer.from(JSON.stringify({ ids, include: [] })));
+  const collection = localCollectionPath(entry, ctx.node.id, ctx.catalog);
+  if (!ids || !collection) return undefined;
+  const found = await send(ctx, { method: 'POST', path: `${collection}/get`, body: Buffer.from(JSON.stringify({ ids, include: [] })) });
   // The collection is gone or the lookup failed: Chroma answers the update itself, as it would anyway.
   const existingIds = ok(found.status) ? parseBody(found.body)?.ids : undefined;
   if (!Array.isArray(existingIds)) return undefined;
   const existing = new Set(existingIds as string[]);
   if (planUpdate(entry.body, existing, null).kind === 'unchanged') return undefined;
-  const plan = planUpdate(entry.body, existing, await collectionDimension(ctx, entry, stableId));
+  const plan = planUpdate(entry.body, existing, await collectionDimension(ctx, entry));
   return plan.kind === 'rewrite' ? plan.body : undefined;
 }
 
 /** The collection's embedding dimension on the node (null: not set yet, or unknown). */
-async function collectionDimension(ctx: ApplyContext, entry: LogEntry, stableId: string): Promise<number | null> {
-  const name = ctx.catalog.get(stableId)?.name;
+async function collectionDimension(ctx: ApplyContext, entry: LogEntry): Promise<number | null> {
+  const name = entry.collectionId ? ctx.catalog.get(entry.collectionId)?.name : undefined;
   if (!name || !entry.tenant || !entry.database) return null;
-  const r = await send(ctx, 'GET', `/api/v2/tenants/${enc(entry.tenant)}/databases/${enc(entry.database)}/collections/${enc(name)}`, null);
+  const r = await send(ctx, { method: 'GET', path: collectionPath(entry.tenant, entry.database, name), body: null });
   const dimension = ok(r.status) ? parseBody(r.body)?.dimension : null;
   return typeof dimension === 'number' ? dimension : null;
 }
@@ -124,7 +114,10 @@ interface Answer {
   body: string;
 }
 
-async function send(ctx: ApplyContext, method: string, path: string, body: Buffer | null): Promise<Answer> {
+/** A request to the node: an operation's, or a lookup (GET) around it. */
+type Request = NodeRequest | { method: 'GET'; path: string; body: null };
+
+async function send(ctx: ApplyContext, { method, path, body }: Request): Promise<Answer> {
   const r = await ctx.node.client.requestJson({
     method,
     path,
@@ -138,21 +131,22 @@ async function send(ctx: ApplyContext, method: string, path: string, body: Buffe
 }
 
 /** Turns "already applied" answers of a replayed entry into success; anything else stands. */
-async function toleratedReplay(entry: LogEntry, res: Answer, ctx: ApplyContext, pathname: string, deciding: boolean): Promise<Answer> {
+async function toleratedReplay(entry: LogEntry, request: NodeRequest, res: Answer, ctx: ApplyContext, deciding: boolean): Promise<Answer> {
   const { catalog, node } = ctx;
   const done: Answer = { status: 200, contentType: 'application/json', body: '{}' };
-  const collectionsPath = entry.tenant && entry.database ? `/api/v2/tenants/${enc(entry.tenant)}/databases/${enc(entry.database)}/collections` : null;
+  const byName = (name: string) => send(ctx, { method: 'GET', path: collectionPath(entry.tenant!, entry.database!, name), body: null });
+  const scoped = entry.tenant !== null && entry.database !== null;
   switch (entry.op) {
     case 'create_collection': {
       const name = parseBody(entry.body)?.name;
-      if (res.status === 404 && !deciding && collectionsPath) {
+      if (res.status === 404 && !deciding && scoped) {
         // A database adopted from the primary may not exist on a replica yet: create it, then retry.
-        await send(ctx, 'POST', '/api/v2/tenants', Buffer.from(JSON.stringify({ name: entry.tenant })));
-        await send(ctx, 'POST', `/api/v2/tenants/${enc(entry.tenant!)}/databases`, Buffer.from(JSON.stringify({ name: entry.database })));
-        return send(ctx, entry.method, entry.path, entry.body);
+        await send(ctx, { method: 'POST', path: '/api/v2/tenants', body: Buffer.from(JSON.stringify({ name: entry.tenant })) });
+        await send(ctx, { method: 'POST', path: `${tenantPath(entry.tenant!)}/databases`, body: Buffer.from(JSON.stringify({ name: entry.database })) });
+        return send(ctx, request);
       }
-      if (res.status === 409 && typeof name === 'string' && collectionsPath) {
-        const existing = await send(ctx, 'GET', `${collectionsPath}/${enc(name)}`, null);
+      if (res.status === 409 && typeof name === 'string' && scoped) {
+        const existing = await byName(name);
         const localId = parseBody(existing.body)?.id;
         // A collection the catalog already knows under this name is a real conflict, not our earlier attempt.
         // One the catalog maps to this very entry's collection was made by a refill by copy that ran after it.
@@ -169,11 +163,9 @@ async function toleratedReplay(entry: LogEntry, res: Answer, ctx: ApplyContext, 
       return res.status === 409 ? done : res;
     case 'modify_collection': {
       const newName = parseBody(entry.body)?.new_name;
-      if (typeof newName !== 'string' || !collectionsPath) return res;
-      const existing = await send(ctx, 'GET', `${collectionsPath}/${enc(newName)}`, null);
-      const route = matchRoute('PUT', pathname);
-      const stableId = route && 'collectionId' in route ? route.collectionId : undefined;
-      const localId = stableId ? catalog.localId(node.id, stableId) : undefined;
+      if (typeof newName !== 'string' || !scoped) return res;
+      const existing = await byName(newName);
+      const localId = entry.collectionId ? catalog.localId(node.id, entry.collectionId) : undefined;
       return ok(existing.status) && parseBody(existing.body)?.id === localId ? done : res;
     }
     default:
@@ -214,8 +206,7 @@ function catalogChanges(
     }
     case 'modify_collection': {
       const newName = parseBody(entry.body)?.new_name;
-      const route = matchRoute('PUT', splitQuery(entry.path)[0]);
-      const stableId = (route && 'collectionId' in route ? route.collectionId : undefined) ?? null;
+      const stableId = entry.collectionId;
       const record = stableId ? catalog.get(stableId) : undefined;
       const collections = deciding && record && typeof newName === 'string' ? [{ ...record, name: newName }] : [];
       return { changes: { collections }, collectionId: stableId };
@@ -236,11 +227,6 @@ function catalogChanges(
   }
 }
 
-function splitQuery(path: string): [string, string] {
-  const i = path.indexOf('?');
-  return i < 0 ? [path, ''] : [path.slice(0, i), path.slice(i + 1)];
-}
-
 function parseBody(body: Buffer | string | null): Record<string, unknown> | null {
   if (!body || body.length === 0) return null;
   try {
@@ -250,5 +236,3 @@ function parseBody(body: Buffer | string | null): Record<string, unknown> | null
     return null;
   }
 }
-
-const enc = encodeURIComponent;

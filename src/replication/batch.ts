@@ -6,6 +6,7 @@
 // The primary merges runs of pending writes the same way (group commit), so that writes queued behind a
 // pause (a failover, a switchover) are decided faster than new ones arrive instead of one by one.
 import type { LogEntry } from '../store/types.js';
+import { sameTarget } from './operation-request.js';
 
 const MERGEABLE = new Set(['add', 'upsert', 'update', 'delete']);
 const RECORD_FIELDS = ['ids', 'embeddings', 'documents', 'metadatas', 'uris'] as const;
@@ -48,7 +49,7 @@ export function mergeRun(entries: LogEntry[], start: number, options: RunOptions
   for (let i = start + 1; i < entries.length; i++) {
     const e = entries[i]!;
     if (options.state === 'committed' && (e.state === 'rejected' || e.state === 'aborted')) continue;
-    if (e.state !== options.state || e.op !== first.op || e.path !== first.path || !accept(e)) break;
+    if (e.state !== options.state || !sameTarget(e, first) || !accept(e)) break;
     const body = parse(e.body);
     if (!body || !compatibleShape(e.op, body) || shapeOf(body) !== shape) break;
     const more = body.ids as string[];

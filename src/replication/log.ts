@@ -1,7 +1,7 @@
 // The replication log as the gateway holds it in memory: appending writes, waiting for their outcome,
 // and the committed positions that read routing needs (per collection, and for the catalog as a whole).
 // The durable copy is the store; this object is rebuilt from it at start-up.
-import type { EntryOutcome, LogEntry, NewEntry, ReplicationStore, StoredState } from '../store/types.js';
+import type { EntryOutcome, LogEntry, Operation, ReplicationStore, StoredState } from '../store/types.js';
 import { Signal } from '../util/signal.js';
 
 /** The primary's answer to a write, as the client will receive it. */
@@ -57,7 +57,7 @@ export class ReplicationLog {
   }
 
   /** Appends a write durably and returns its seq plus a promise of the primary's answer. */
-  async append(entry: NewEntry, clientHeaders: Record<string, string>): Promise<{ seq: number; result: Promise<WriteResult> }> {
+  async append(entry: Operation, clientHeaders: Record<string, string>): Promise<{ seq: number; result: Promise<WriteResult> }> {
     const appended = this.store.append(entry, this.gatewayId);
     this.appending.add(appended);
     let seq: number;

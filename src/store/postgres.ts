@@ -9,12 +9,23 @@ import type {
   LogEntry,
   LogStats,
   EntryOutcome,
-  NewEntry,
+  Operation,
   Promotion,
   ReplicationStore,
   StoredState,
 } from './types.js';
 import { addedColumns, INITIAL_EPOCH, SCHEMA_POSTGRES } from './schema.js';
+import {
+  ADD_COLLECTION_NAME,
+  assertReadable,
+  collectionNameInPath,
+  DELETES_BY_NAME,
+  DROP_REQUEST,
+  isVersion1,
+  READ_SCHEMA_VERSION,
+  SCHEMA_VERSION,
+  WRITE_SCHEMA_VERSION,
+} from './migrate.js';
 import { countWithin, DEFAULT_READ_BYTES, OUTCOME_COLUMNS, toCollection, toEntry, toOutcome, type Row } from './rows.js';
 
 /** NOTIFY channel: an entry was appended or decided (other gateways wake up instead of waiting for a poll). */
@@ -32,7 +43,19 @@ export class PostgresStore implements ReplicationStore {
 
   async init(): Promise<void> {
     await this.pool.query(SCHEMA_POSTGRES);
-    for (const c of addedColumns({ blob: 'BYTEA' })) await this.pool.query(`ALTER TABLE log_entries ADD COLUMN IF NOT EXISTS ${c.name} ${c.definition}`);
+    const stored = (await this.pool.query(READ_SCHEMA_VERSION)).rows[0]?.value;
+    assertReadable(stored);
+    // Upgraded already: no exclusive lock, which would hold up gateways serving from this log meanwhile.
+    if (Number(stored) !== SCHEMA_VERSION) {
+      await this.transaction(async (c) => {
+        // Gateways starting together upgrade the log one at a time; the others then find it upgraded.
+        await c.query('LOCK TABLE log_entries IN ACCESS EXCLUSIVE MODE');
+        for (const col of addedColumns({ blob: 'BYTEA' })) await c.query(`ALTER TABLE log_entries ADD COLUMN IF NOT EXISTS ${col.name} ${col.definition}`);
+        const columns = await c.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'log_entries'`);
+        if (isVersion1(new Set((columns.rows as Row[]).map((r) => String(r.column_name))))) await upgradeToOperations(c);
+        await c.query(WRITE_SCHEMA_VERSION);
+      });
+    }
     await this.pool.query(INITIAL_EPOCH);
   }
 
@@ -40,15 +63,15 @@ export class PostgresStore implements ReplicationStore {
     await this.pool.end();
   }
 
-  async append(e: NewEntry, origin: string | null): Promise<number> {
+  async append(e: Operation, origin: string | null): Promise<number> {
     // A seq is handed out at insert but the row is visible only at commit, and appliers read in seq order:
     // appends take turns (a lock per log table, held to commit) so no entry becomes visible after a later one.
     return this.transaction(async (c) => {
       await c.query(`SELECT pg_advisory_xact_lock('log_entries'::regclass::oid::bigint)`);
       const r = await c.query(
-        `INSERT INTO log_entries (op, method, path, body, collection_id, tenant, database_name, state, created_at, origin)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9) RETURNING seq`,
-        [e.op, e.method, e.path, e.body, e.collectionId, e.tenant, e.database, Date.now(), origin],
+        `INSERT INTO log_entries (op, tenant, database_name, collection_id, collection_name, request_body, state, created_at, origin)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8) RETURNING seq`,
+        [e.op, e.tenant, e.database, e.collectionId, e.collectionName, e.body, Date.now(), origin],
       );
       await c.query(`SELECT pg_notify('${CHANNEL}', '')`);
       return Number(r.rows[0].seq);
@@ -57,7 +80,7 @@ export class PostgresStore implements ReplicationStore {
 
   async readAfter(afterSeq: number, limit: number, maxBytes = DEFAULT_READ_BYTES): Promise<LogEntry[]> {
     const sizes = await this.pool.query(
-      'SELECT seq, COALESCE(OCTET_LENGTH(body), 0) AS size FROM log_entries WHERE seq > $1 ORDER BY seq LIMIT $2',
+      'SELECT seq, COALESCE(OCTET_LENGTH(request_body), 0) AS size FROM log_entries WHERE seq > $1 ORDER BY seq LIMIT $2',
       [afterSeq, limit],
     );
     const count = countWithin(sizes.rows, maxBytes);
@@ -75,7 +98,7 @@ export class PostgresStore implements ReplicationStore {
         const a = rec.outcome.answer;
         const res = await c.query(
           `UPDATE log_entries SET state = $1, status = $2, collection_id = COALESCE($3, collection_id),
-             answer_type = $4, answer_body = $5, answer_node = $6, body = COALESCE($8, body)
+             answer_type = $4, answer_body = $5, answer_node = $6, request_body = COALESCE($8, request_body)
            WHERE seq = $7 AND state = 'pending'`,
           [rec.outcome.state, rec.outcome.status, rec.outcome.collectionId ?? null, a?.contentType ?? null, a ? Buffer.from(a.body) : null, a?.nodeId ?? null, rec.seq, rec.outcome.body ?? null],
         );
@@ -233,7 +256,7 @@ export class PostgresStore implements ReplicationStore {
 
   async stats(): Promise<LogStats> {
     const r = await this.pool.query(
-      'SELECT COALESCE(MAX(seq), 0) AS head, COUNT(*) AS n, COALESCE(SUM(OCTET_LENGTH(body)), 0) AS bytes, MIN(seq) AS oldest FROM log_entries',
+      'SELECT COALESCE(MAX(seq), 0) AS head, COUNT(*) AS n, COALESCE(SUM(OCTET_LENGTH(request_body)), 0) AS bytes, MIN(seq) AS oldest FROM log_entries',
     );
     const row = r.rows[0] as Row;
     return { head: Number(row.head), entries: Number(row.n), bytes: Number(row.bytes), oldest: row.oldest === null ? null : Number(row.oldest) };
@@ -288,6 +311,15 @@ export class PostgresStore implements ReplicationStore {
 }
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
+/** Version 1 -> 2 (store/migrate.ts), inside init's transaction. */
+async function upgradeToOperations(c: Queryable): Promise<void> {
+  await c.query(ADD_COLLECTION_NAME);
+  for (const r of (await c.query(DELETES_BY_NAME)).rows as Row[]) {
+    await c.query('UPDATE log_entries SET collection_name = $1 WHERE seq = $2', [collectionNameInPath(String(r.path)), r.seq]);
+  }
+  for (const statement of DROP_REQUEST) await c.query(statement);
+}
 
 async function epochOf(c: Queryable, lock: 'FOR SHARE' | 'FOR UPDATE' | '' = ''): Promise<number> {
   const r = await c.query(`SELECT value FROM cluster_state WHERE key = 'epoch' ${lock}`);

@@ -1,16 +1,17 @@
 // Table definitions for both stores. Column names and meanings are the same; only types differ.
+// log_entries holds operations (store/types.ts Operation); a log written before that is upgraded at open
+// (store/migrate.ts).
 
 function schema(t: { serial: string; blob: string; bigint: string }): string {
   return `
 CREATE TABLE IF NOT EXISTS log_entries (
   seq ${t.serial},
   op TEXT NOT NULL,
-  method TEXT NOT NULL,
-  path TEXT NOT NULL,
-  body ${t.blob},
-  collection_id TEXT,
   tenant TEXT,
   database_name TEXT,
+  collection_id TEXT,
+  collection_name TEXT,
+  request_body ${t.blob},
   state TEXT NOT NULL,
   status INTEGER,
   created_at ${t.bigint} NOT NULL,

@@ -11,12 +11,22 @@ import type {
   LogEntry,
   LogStats,
   EntryOutcome,
-  NewEntry,
+  Operation,
   Promotion,
   ReplicationStore,
   StoredState,
 } from './types.js';
 import { addedColumns, INITIAL_EPOCH, SCHEMA_SQLITE } from './schema.js';
+import {
+  ADD_COLLECTION_NAME,
+  assertReadable,
+  collectionNameInPath,
+  DELETES_BY_NAME,
+  DROP_REQUEST,
+  isVersion1,
+  READ_SCHEMA_VERSION,
+  WRITE_SCHEMA_VERSION,
+} from './migrate.js';
 import { countWithin, DEFAULT_READ_BYTES, OUTCOME_COLUMNS, toCollection, toEntry, toOutcome, type Row } from './rows.js';
 
 export class SqliteStore implements ReplicationStore {
@@ -32,30 +42,43 @@ export class SqliteStore implements ReplicationStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA_SQLITE);
+    assertReadable((this.db.prepare(READ_SCHEMA_VERSION).get() as Row | undefined)?.value);
     const present = new Set((this.db.prepare('PRAGMA table_info(log_entries)').all() as Row[]).map((c) => String(c.name)));
-    for (const c of addedColumns({ blob: 'BLOB' })) {
-      if (!present.has(c.name)) this.db.exec(`ALTER TABLE log_entries ADD COLUMN ${c.name} ${c.definition}`);
-    }
-    this.db.exec(INITIAL_EPOCH);
+    this.db.transaction(() => {
+      for (const c of addedColumns({ blob: 'BLOB' })) {
+        if (!present.has(c.name)) this.db.exec(`ALTER TABLE log_entries ADD COLUMN ${c.name} ${c.definition}`);
+      }
+      if (isVersion1(present)) this.upgradeToOperations();
+      this.db.exec(WRITE_SCHEMA_VERSION);
+      this.db.exec(INITIAL_EPOCH);
+    }).immediate();
+  }
+
+  /** Version 1 -> 2 (store/migrate.ts), inside init's transaction. */
+  private upgradeToOperations(): void {
+    this.db.exec(ADD_COLLECTION_NAME);
+    const name = this.db.prepare('UPDATE log_entries SET collection_name = ? WHERE seq = ?');
+    for (const r of this.db.prepare(DELETES_BY_NAME).all() as Row[]) name.run(collectionNameInPath(String(r.path)), r.seq);
+    for (const statement of DROP_REQUEST) this.db.exec(statement);
   }
 
   async close(): Promise<void> {
     this.db?.close();
   }
 
-  async append(e: NewEntry, origin: string | null): Promise<number> {
+  async append(e: Operation, origin: string | null): Promise<number> {
     const r = this.db
       .prepare(
-        `INSERT INTO log_entries (op, method, path, body, collection_id, tenant, database_name, state, created_at, origin)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+        `INSERT INTO log_entries (op, tenant, database_name, collection_id, collection_name, request_body, state, created_at, origin)
+         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
       )
-      .run(e.op, e.method, e.path, e.body, e.collectionId, e.tenant, e.database, Date.now(), origin);
+      .run(e.op, e.tenant, e.database, e.collectionId, e.collectionName, e.body, Date.now(), origin);
     return Number(r.lastInsertRowid);
   }
 
   async readAfter(afterSeq: number, limit: number, maxBytes = DEFAULT_READ_BYTES): Promise<LogEntry[]> {
     const sizes = this.db
-      .prepare('SELECT seq, COALESCE(LENGTH(body), 0) AS size FROM log_entries WHERE seq > ? ORDER BY seq LIMIT ?')
+      .prepare('SELECT seq, COALESCE(LENGTH(request_body), 0) AS size FROM log_entries WHERE seq > ? ORDER BY seq LIMIT ?')
       .all(afterSeq, limit) as Row[];
     const count = countWithin(sizes, maxBytes);
     if (count === 0) return [];
@@ -78,7 +101,7 @@ export class SqliteStore implements ReplicationStore {
         const res = this.db
           .prepare(
             `UPDATE log_entries SET state = ?, status = ?, collection_id = COALESCE(?, collection_id),
-               answer_type = ?, answer_body = ?, answer_node = ?, body = COALESCE(?, body)
+               answer_type = ?, answer_body = ?, answer_node = ?, request_body = COALESCE(?, request_body)
              WHERE seq = ? AND state = 'pending'`,
           )
           .run(r.outcome.state, r.outcome.status, r.outcome.collectionId ?? null, a?.contentType ?? null, a ? Buffer.from(a.body) : null, a?.nodeId ?? null, r.outcome.body ?? null, r.seq);
@@ -232,7 +255,7 @@ export class SqliteStore implements ReplicationStore {
 
   async stats(): Promise<LogStats> {
     const r = this.db
-      .prepare('SELECT COALESCE(MAX(seq), 0) AS head, COUNT(*) AS n, COALESCE(SUM(LENGTH(body)), 0) AS bytes, MIN(seq) AS oldest FROM log_entries')
+      .prepare('SELECT COALESCE(MAX(seq), 0) AS head, COUNT(*) AS n, COALESCE(SUM(LENGTH(request_body)), 0) AS bytes, MIN(seq) AS oldest FROM log_entries')
       .get() as Row;
     return { head: Number(r.head), entries: Number(r.n), bytes: Number(r.bytes), oldest: r.oldest === null ? null : Number(r.oldest) };
   }

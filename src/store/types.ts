@@ -20,19 +20,28 @@ export type WriteOp =
 /** pending: logged, outcome not yet known; committed/rejected: the primary's answer; aborted: never applied anywhere. */
 export type EntryState = 'pending' | 'committed' | 'rejected' | 'aborted';
 
-export interface NewEntry {
+/**
+ * One write as the log keeps it: what it does and to what, never how a node's HTTP API spells it.
+ * replication/operation-request.ts turns an operation into the request for a given node.
+ */
+export interface Operation {
   op: WriteOp;
-  method: string;
-  /** Request path with stable collection ids; query string included. */
-  path: string;
-  body: Buffer | null;
-  /** Stable id of the collection the entry acts on (for creates, the id the new collection will get). */
-  collectionId: string | null;
+  /** The tenant acted in (update_tenant: the tenant updated). Null for reset and create_tenant (its name is in the body). */
   tenant: string | null;
+  /** The database acted in (delete_database: the database deleted). */
   database: string | null;
+  /**
+   * Stable id of the collection acted on. For create_collection, the id the new collection will get; for
+   * delete_collection, which addresses a collection by name, the primary's outcome fills it in.
+   */
+  collectionId: string | null;
+  /** The collection a delete_collection addresses: Chroma deletes collections by name. */
+  collectionName: string | null;
+  /** The request body as the client sent it (for a guarded update, as the primary was sent it). */
+  body: Buffer | null;
 }
 
-export interface LogEntry extends NewEntry {
+export interface LogEntry extends Operation {
   seq: number;
   state: EntryState;
   status: number | null;
@@ -141,7 +150,7 @@ export interface ReplicationStore {
   init(): Promise<void>;
   close(): Promise<void>;
   /** Appends a pending entry for `origin` (the appending gateway's id) and returns its seq. */
-  append(entry: NewEntry, origin: string | null): Promise<number>;
+  append(entry: Operation, origin: string | null): Promise<number>;
   /** Entries with seq > afterSeq, in order: at most `limit`, and bodies within `maxBytes` (but at least one entry). */
   readAfter(afterSeq: number, limit: number, maxBytes?: number): Promise<LogEntry[]>;
   /**

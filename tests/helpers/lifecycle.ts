@@ -97,3 +97,12 @@ export function clientLoad(gatewayBase: string, collections: SeedCollection[], i
     },
   };
 }
+
+/** The identity marker a node holds (src/replication/identity.ts), read straight from the node; null without one. */
+export async function readMarkerOf(nodeUrl: string): Promise<{ position: number } | null> {
+  const base = '/api/v2/tenants/chroma_ha_internal/databases/chroma_ha/collections';
+  const col = await http(nodeUrl, 'GET', `${base}/node-identity`);
+  if (col.status !== 200) return null;
+  const got = await http(nodeUrl, 'POST', `${base}/${col.json.id}/get`, { ids: ['identity'], include: ['documents'] });
+  return got.json.documents?.[0] ? JSON.parse(got.json.documents[0]) : null;
+}

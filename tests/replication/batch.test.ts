@@ -4,18 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { mergeRun } from '../../src/replication/batch.js';
 import type { LogEntry } from '../../src/store/types.js';
 
-const PATH = '/api/v2/tenants/t/databases/d/collections/c1/add';
-
 function entry(seq: number, body: unknown, over: Partial<LogEntry> = {}): LogEntry {
   return {
     seq,
     op: 'add',
-    method: 'POST',
-    path: PATH,
-    body: Buffer.from(JSON.stringify(body)),
-    collectionId: 'c1',
     tenant: 't',
     database: 'd',
+    collectionId: 'c1',
+    collectionName: null,
+    body: Buffer.from(JSON.stringify(body)),
     state: 'pending',
     status: null,
     createdAt: 0,
@@ -43,6 +40,12 @@ describe('mergeRun for the primary (pending entries)', () => {
     expect(mergeRun([entry(1, rec('a')), entry(2, rec('b')), entry(3, rec('c'))], 0, { ...pending, accept })!.lastIndex).toBe(1);
     expect(mergeRun([entry(1, rec('a')), entry(2, rec('b')), entry(3, rec('c'), { state: 'rejected' })], 0, pending)!.lastIndex).toBe(1);
     expect(mergeRun([entry(1, rec('a')), entry(2, rec('b')), entry(3, rec('a'))], 0, pending)!.lastIndex).toBe(1);
+  });
+
+  it('ends the run at a write to another collection or of another kind (merging is on kind and collection, not on a path)', () => {
+    expect(mergeRun([entry(1, rec('a')), entry(2, rec('b')), entry(3, rec('c'), { collectionId: 'c2' })], 0, pending)!.lastIndex).toBe(1);
+    expect(mergeRun([entry(1, rec('a')), entry(2, rec('b'), { op: 'upsert' })], 0, pending)).toBeNull();
+    expect(mergeRun([entry(1, rec('a')), entry(2, rec('b')), entry(3, rec('c'), { tenant: 't2' })], 0, pending)!.lastIndex).toBe(1);
   });
 
   it('keeps a write with another embedding dimension out of the run (Chroma would refuse the whole request)', () => {

@@ -18,7 +18,7 @@ const STORES = {
   },
 } satisfies Record<string, (h: Harness) => Promise<ReplicationStore[]>>;
 
-const entry = { op: 'add' as const, method: 'POST', path: '/x', body: null, collectionId: 'c', tenant: 't', database: 'd' };
+const entry = { op: 'add' as const, tenant: 't', database: 'd', collectionId: 'c', collectionName: null, body: null };
 
 describe.each(Object.entries(STORES))('epoch fencing in the %s store', (_kind, open) => {
   let h: Harness;

@@ -29,7 +29,7 @@ describe('PostgreSQL log order', () => {
     try {
       await db.query(`CREATE FUNCTION slow_marked_append() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-          IF position(convert_to('${SLOW_MARKER}', 'UTF8') IN NEW.body) > 0 THEN PERFORM pg_sleep(1.5); END IF;
+          IF position(convert_to('${SLOW_MARKER}', 'UTF8') IN NEW.request_body) > 0 THEN PERFORM pg_sleep(1.5); END IF;
           RETURN NEW;
         END $$`);
       await db.query('CREATE TRIGGER slow_marked_append BEFORE INSERT ON log_entries FOR EACH ROW EXECUTE FUNCTION slow_marked_append()');

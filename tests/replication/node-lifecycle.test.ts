@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { COLLECTIONS, Harness, PATIENT_PROBES, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
 import { waitStatusInSync } from '../helpers/convergence.js';
-import { clientLoad, contentOf, seedNode, seedRecord, type SeedCollection } from '../helpers/lifecycle.js';
+import { clientLoad, contentOf, readMarkerOf, seedNode, seedRecord, type SeedCollection } from '../helpers/lifecycle.js';
 import type { Gateway } from '../../src/gateway/gateway.js';
 import type { ClusterNode } from '../../src/cluster/node.js';
 
@@ -143,12 +143,4 @@ describe('node lifecycle: a disk restored from an older copy', () => {
 
 function seedRecordFor(c: SeedCollection, i: number) {
   return seedRecord(c.name, i, c.dimensions);
-}
-
-async function readMarkerOf(nodeUrl: string): Promise<{ position: number } | null> {
-  const base = '/api/v2/tenants/chroma_ha_internal/databases/chroma_ha/collections';
-  const col = await http(nodeUrl, 'GET', `${base}/node-identity`);
-  if (col.status !== 200) return null;
-  const got = await http(nodeUrl, 'POST', `${base}/${col.json.id}/get`, { ids: ['identity'], include: ['documents'] });
-  return got.json.documents?.[0] ? JSON.parse(got.json.documents[0]) : null;
 }

@@ -112,7 +112,7 @@ describe('replication log store unreachable', () => {
       const client = new pg.Client({ connectionString: directUrl });
       await client.connect();
       try {
-        return (await client.query(`SELECT seq, state FROM log_entries WHERE position($1::bytea IN body) > 0`, [Buffer.from(marker)])).rows;
+        return (await client.query(`SELECT seq, state FROM log_entries WHERE position($1::bytea IN request_body) > 0`, [Buffer.from(marker)])).rows;
       } finally {
         await client.end();
       }

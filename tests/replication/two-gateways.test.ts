@@ -39,10 +39,10 @@ describe('two gateways on one PostgreSQL log', () => {
     const db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
     try {
-      const rows = (await db.query(`SELECT op, body FROM log_entries WHERE collection_id = $1 AND state = 'committed' AND op IN ('add', 'upsert', 'update', 'delete') ORDER BY seq`, [collectionId])).rows;
+      const rows = (await db.query(`SELECT op, request_body FROM log_entries WHERE collection_id = $1 AND state = 'committed' AND op IN ('add', 'upsert', 'update', 'delete') ORDER BY seq`, [collectionId])).rows;
       const records = new Map<string, RecordRow>();
       for (const r of rows) {
-        const b = JSON.parse(Buffer.from(r.body).toString('utf8'));
+        const b = JSON.parse(Buffer.from(r.request_body).toString('utf8'));
         (b.ids as string[]).forEach((id, i) => {
           const row = { id, embedding: b.embeddings?.[i] ?? null, document: b.documents?.[i] ?? null, metadata: null };
           if (r.op === 'delete') records.delete(id);
@@ -79,8 +79,8 @@ describe('two gateways on one PostgreSQL log', () => {
     const db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
     try {
-      const bodies = (await db.query(`SELECT body FROM log_entries WHERE collection_id = $1 AND state = 'committed' AND body IS NOT NULL`, [id])).rows.map((r) =>
-        Buffer.from(r.body).toString('utf8'),
+      const bodies = (await db.query(`SELECT request_body FROM log_entries WHERE collection_id = $1 AND state = 'committed' AND request_body IS NOT NULL`, [id])).rows.map((r) =>
+        Buffer.from(r.request_body).toString('utf8'),
       );
       for (const doc of acknowledged) expect(bodies.some((b) => b.includes(`"${doc}"`)), doc).toBe(true);
     } finally {
