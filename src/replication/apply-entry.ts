@@ -76,6 +76,13 @@ export async function applyEntry(entry: LogEntry, mode: ApplyMode, ctx: ApplyCon
           : undefined
       : undefined;
 
+  // A replayed create whose collection the node still holds (found under its current name, which a later
+  // rename may have changed) is done: sending it again would make a second collection under the old name.
+  if (replay && entry.op === 'create_collection') {
+    const held = await stillHeld(entry, ctx);
+    if (held) return { kind: 'answered', ...held, changes: {}, collectionId: entry.collectionId };
+  }
+
   let res = await send(ctx, request);
 
   if (replay && !ok(res.status)) res = await toleratedReplay(entry, request, res, ctx, deciding);
@@ -128,6 +135,15 @@ async function send(ctx: ApplyContext, { method, path, body }: Request): Promise
   });
   const ct = r.headers['content-type'];
   return { status: r.status, contentType: Array.isArray(ct) ? ct[0] : ct, body: r.text };
+}
+
+/** The node's answer for the collection a create made, when the node still holds it under the local id the catalog maps. */
+async function stillHeld(entry: LogEntry, ctx: ApplyContext): Promise<Answer | null> {
+  const localId = entry.collectionId ? ctx.catalog.localId(ctx.node.id, entry.collectionId) : undefined;
+  const record = entry.collectionId ? ctx.catalog.get(entry.collectionId) : undefined;
+  if (!localId || !record || record.deleted) return null;
+  const existing = await send(ctx, { method: 'GET', path: collectionPath(record.tenant, record.database, record.name), body: null });
+  return ok(existing.status) && parseBody(existing.body)?.id === localId ? existing : null;
 }
 
 /** Turns "already applied" answers of a replayed entry into success; anything else stands. */
