@@ -190,6 +190,8 @@ export class Gateway {
       logger,
       timeoutMs: config.requestTimeoutMs,
       adminToken: config.adminToken,
+      backupStallTimeoutMs: config.backupStallTimeoutMs,
+      leaseHeld: () => this.lease.isHeld(),
     });
     this.server.endpointTree('/admin/', admin.handler);
     this.lifecycle.start();
