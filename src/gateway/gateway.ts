@@ -133,6 +133,7 @@ export class Gateway {
       retentionMs: config.logRetentionMs,
       isActive: () => lease.isHeld(),
       vouchedPosition: (node): number | null => lifecycle.vouchedPosition(node),
+      holdsLog: (node) => lifecycle.isPaused(node),
     });
     compactor.load(state.cluster);
     const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, lease, follower, adopter, server, events, lifecycle, compactor);
