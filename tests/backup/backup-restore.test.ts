@@ -8,15 +8,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Harness, PATIENT_PROBES, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
-import { waitStatusInSync } from '../helpers/convergence.js';
-import { clientLoad } from '../helpers/lifecycle.js';
-import { fillThroughGateway, nodeDigests, runCli, type CollectionDigests } from '../helpers/backup.js';
+import { Harness, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
+import { nodeDigests, runCli } from '../helpers/backup.js';
+import { DATABASES, TOKEN, backupUnderLoad, restoreAndCompare, sourceCluster, type StoreEnv } from './round-trip.js';
 
-const TOKEN = 'admin-token-for-backup-tests-0123';
 const BIG = 20_000;
-const NOTES = 600;
-const DATABASES = ['default_database', 'second'];
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 /** Restored report lines `  tenant/db/name: N of M record(s) ...` as name -> N. */
@@ -28,17 +24,11 @@ describe('backup and restore', () => {
   let h: Harness;
   afterEach(async () => h.cleanup());
 
-  it('backs up a consistent snapshot under writes and restores it identically into a fresh cluster', async () => {
+  it('backs up a consistent snapshot under writes and restores it identically into a fresh cluster (SQLite)', async () => {
     h = new Harness();
-    const env = { ...PATIENT_PROBES, ADMIN_TOKEN: TOKEN, WRITE_TIMEOUT: '30', REQUEST_TIMEOUT: '30' };
-    const [primary, replica] = await h.chromaCluster(2);
-    const gw = await h.gateway([primary!, replica!], env);
-    const base = gatewayUrl(gw);
-    const ids = {
-      big: await fillThroughGateway(base, 'default_database', 'big', BIG, 384),
-      notes: await fillThroughGateway(base, 'second', 'notes', NOTES, 8, { metadata: { topic: 'notes', version: 3, reviewed: true }, uris: true }),
-    };
-    await waitStatusInSync(base, 120_000);
+    const sqlite: StoreEnv = async (cluster) => ({ DATA_DIR: join(h.dir, `store-${cluster}`) });
+    const src = await sourceCluster(h, BIG, sqlite);
+    const { gw, base, env } = src;
 
     // A wrong token is refused before anything is pinned.
     expect((await http(base, 'POST', '/admin/backup', undefined, { authorization: 'Bearer wrong-token-wrong-token' })).status).toBe(401);
@@ -55,72 +45,16 @@ describe('backup and restore', () => {
     abandoned.abort();
     await waitFor('the abandoned backup to release the replica', () => gw.cluster.nodes[1]!.lifecycle === 'member', 30_000);
 
-    const load = clientLoad(base, [{ database: 'default_database', name: 'big', records: BIG, dimensions: 384 }, { database: 'second', name: 'notes', records: NOTES, dimensions: 8 }], ids);
-    await waitFor('the client to have written', () => load.writesSoFar() >= 4, 30_000);
-    const ackedBefore = load.writesSoFar();
-    const file = join(h.dir, 'cluster.backup.gz');
-    const backup = await runCli(['backup', '--url', base, '--out', file], { ADMIN_TOKEN: TOKEN });
-    const ackedAfterBackup = load.writesSoFar();
-    await waitFor('the client to write after the backup', () => load.writesSoFar() >= ackedAfterBackup + 4, 30_000);
-    const seen = await load.stop();
-    expect(backup.code, backup.stderr).toBe(0);
-    expect(backup.stderr).toMatch(/backup: replica-1 pinned at log position \d+/);
-    expect(backup.stderr).toMatch(/backup: \d+\/\d+ records \(100%\)/);
-    expect(backup.stdout).toMatch(/backup written to .*: 2 collection\(s\), \d+ record\(s\), position \d+ .*sha256 [0-9a-f]{64}/);
-    expect(seen.failures).toEqual([]);
-    await waitStatusInSync(base, 120_000);
-
-    // Consistent: the client's writes (n-th write adds `<collection>-live-<n>`, one at a time) in the backup
-    // are exactly a prefix of them, including every write acknowledged before the backup was asked for.
-    const source = await nodeDigests(primary!.url, DATABASES);
-    const live = (m: Map<string, CollectionDigests>) =>
-      [...m.values()].flatMap((c) => [...c.records.keys()]).map((id) => /-live-(\d+)$/.exec(id)).filter((x) => x !== null).map((x) => Number(x![1]));
-
-    // Restore into a fresh cluster (its own nodes and log), checked first to be a chroma-ha gateway.
-    const [p2, r2] = await h.chromaCluster(2);
-    const gw2 = await h.gateway([p2!, r2!], { ...env, DATA_DIR: join(h.dir, 'store-2') });
-    const base2 = gatewayUrl(gw2);
-    const restored = await runCli(['restore', file, '--url', base2, '--token', TOKEN]);
-    expect(restored.code, restored.stderr).toBe(0);
-    expect(restored.stdout).toMatch(/restore complete in .*: 2 collection\(s\), \d+ record\(s\) from the backup of replica-1 at log position \d+/);
-    await waitStatusInSync(base2, 120_000);
-
-    const onRestoredPrimary = await nodeDigests(p2!.url, DATABASES);
-    const inBackup = live(onRestoredPrimary).sort((a, b) => a - b);
-    const k = inBackup.length;
-    expect(inBackup).toEqual(Array.from({ length: k }, (_, n) => n));
-    expect(k).toBeGreaterThanOrEqual(ackedBefore);
-    expect(Math.max(...live(source))).toBeGreaterThanOrEqual(k); // later writes exist on the source, not in the backup
-    // The source's content at the backup's position: everything but the client's writes from the k-th on.
-    const expected = new Map(
-      [...source].map(([name, c]) => [name, { metadata: c.metadata, records: new Map([...c.records].filter(([id]) => !(Number(/-live-(\d+)$/.exec(id)?.[1] ?? -1) >= k))) }]),
-    );
-    expect(expected.get('default_database/big')!.records.size).toBeGreaterThanOrEqual(BIG);
-    for (const node of [p2!, r2!]) {
-      const got = node === p2 ? onRestoredPrimary : await nodeDigests(node.url, DATABASES);
-      expect([...got.keys()].sort()).toEqual([...expected.keys()].sort());
-      for (const [name, want] of expected) {
-        expect(got.get(name)!.metadata, `${name} metadata on ${node.url}`).toBe(want.metadata);
-        const have = got.get(name)!.records;
-        expect(have.size, `${name} on ${node.url}`).toBe(want.records.size);
-        expect([...want.records].filter(([id, d]) => have.get(id) !== d).length, `records of ${name} differing on ${node.url}`).toBe(0);
-      }
-    }
-
-    // The target is no longer empty: refused, nothing written.
-    const again = await runCli(['restore', file, '--url', base2]);
-    expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/the target cluster is not empty \(.*default_tenant\/default_database holds 1 collection\(s\)/);
-    expect(again.stderr).toMatch(/default_tenant\/second holds 1 collection\(s\).*restore loads only into an empty cluster, nothing was written/);
-    expect(again.stderr).toMatch(/restored before it stopped: 0 collection\(s\), 0 record\(s\)/);
+    const { file, ackedBefore } = await backupUnderLoad(h, src);
+    const expected = await restoreAndCompare(h, src, file, ackedBefore, sqlite);
 
     // Broken files, each into an empty single-node cluster: refused where they break, report exact.
     const whole = readFileSync(file);
     const truncated = join(h.dir, 'truncated.gz');
-    writeFileSync(truncated, whole.subarray(0, Math.floor(whole.length * 0.6)));
+    writeFileSync(truncated, whole.subarray(0, Math.floor(whole.length * 0.15)));
     const flipped = join(h.dir, 'flipped.gz');
     const bad = Buffer.from(whole);
-    const at = Math.floor(bad.length * 0.3);
+    const at = Math.floor(bad.length * 0.08);
     bad[at] = bad[at]! ^ 0x20;
     writeFileSync(flipped, bad);
     for (const [broken, why] of [
