@@ -46,7 +46,8 @@ export class GatewayUnreachable extends RestoreFailed {}
 export async function restoreBackup(file: Readable, opts: RestoreOptions): Promise<RestoreReport> {
   const report: RestoreReport = { position: null, source: null, databasesCreated: 0, collections: [], records: 0, complete: false };
   const api = new GatewayApi(opts, report);
-  const created = new Map<number, RestoredCollection>();
+  /** Collections created so far, by their ordinal in the file, with the path of their record routes. */
+  const created = new Map<number, { restored: RestoredCollection; path: string }>();
   let header: HeaderChunk | null = null;
   try {
     for await (const chunk of readBackup(file)) {
@@ -61,8 +62,8 @@ export async function restoreBackup(file: Readable, opts: RestoreOptions): Promi
       } else if (chunk.t === 'records') {
         const target = created.get(chunk.collection);
         if (!target) throw new RestoreFailed(`records chunk for unknown collection ${chunk.collection}`, report);
-        await api.call('POST', `${collectionsPath(target.collection)}/${target.id}/add`, addBody(chunk), [200, 201]);
-        target.records += chunk.ids.length;
+        await api.call('POST', `${target.path}/add`, addBody(chunk), [200, 201]);
+        target.restored.records += chunk.ids.length;
         report.records += chunk.ids.length;
         opts.onProgress?.({ records: report.records, total: header!.records, collections: report.collections.length });
       } else {
@@ -103,14 +104,15 @@ async function createDatabases(api: GatewayApi, header: HeaderChunk, report: Res
   }
 }
 
-async function createCollection(api: GatewayApi, c: CollectionChunk, report: RestoreReport): Promise<RestoredCollection> {
+async function createCollection(api: GatewayApi, c: CollectionChunk, report: RestoreReport): Promise<{ restored: RestoredCollection; path: string }> {
   const body: Record<string, unknown> = { name: c.name };
   if (c.metadata) body.metadata = c.metadata;
   if (c.configuration) body.configuration = c.configuration;
-  const r = await api.call('POST', collectionsPath(`${c.tenant}/${c.database}`), body, [200]);
-  const restored = { collection: `${c.tenant}/${c.database}/${c.name}`, id: (r.json as { id: string }).id, records: 0, expected: c.records };
+  const collections = `/api/v2/tenants/${enc(c.tenant)}/databases/${enc(c.database)}/collections`;
+  const id = ((await api.call('POST', collections, body, [200])).json as { id: string }).id;
+  const restored = { collection: `${c.tenant}/${c.database}/${c.name}`, id, records: 0, expected: c.records };
   report.collections.push(restored);
-  return restored;
+  return { restored, path: `${collections}/${enc(id)}` };
 }
 
 function addBody(c: RecordsChunk): Record<string, unknown> {
@@ -146,7 +148,3 @@ class GatewayApi {
 }
 
 const enc = encodeURIComponent;
-const collectionsPath = (tenantDatabase: string) => {
-  const [tenant, database] = tenantDatabase.split('/');
-  return `/api/v2/tenants/${enc(tenant!)}/databases/${enc(database!)}/collections`;
-};

@@ -6,6 +6,7 @@
 // released when the file is done, when the client goes away, when the client stops reading for the stall
 // timeout (a dead client cannot pin it forever), and when the primary goes down (so it can take over).
 // The primary is never pinned: pausing it would stop writes; with no in-sync replica the backup is refused.
+import type { Writable } from 'node:stream';
 import type { ClusterNode } from '../cluster/node.js';
 import type { Cluster } from '../cluster/cluster.js';
 import type { Logger } from '../log/logger.js';
@@ -17,7 +18,9 @@ import { Reader } from '../replication/verify.js';
 import { HttpError } from '../errors/catalogue.js';
 import { BackupWriter } from './writer.js';
 import { embeddingToBase64, FORMAT_NAME, FORMAT_VERSION, RECORDS_PER_CHUNK, type CollectionChunk } from './format.js';
-import type { Writable } from 'node:stream';
+
+/** How long the chosen replica may take to apply what was committed when the backup was asked for. */
+const CATCH_UP_TIMEOUT_MS = 30_000;
 
 export interface SnapshotDeps {
   cluster: Cluster;
@@ -65,7 +68,7 @@ export async function streamSnapshot(deps: SnapshotDeps, sink: SnapshotSink): Pr
   const source = pickSnapshotSource(cluster);
   if (typeof source === 'string') throw new HttpError(409, 'ConflictError', `cannot take a consistent backup: ${source}`);
   const wanted = log.committedHead;
-  const deadline = Date.now() + deps.timeoutMs * 6;
+  const deadline = Date.now() + CATCH_UP_TIMEOUT_MS;
   while (source.appliedSeq < wanted) {
     if (Date.now() > deadline || !source.isUp) {
       throw new HttpError(409, 'ConflictError', `cannot take a consistent backup: ${source.name} did not reach log position ${wanted} in time`);
