@@ -8,6 +8,7 @@ import { monitorCommand } from './monitor-command.js';
 import { notifyCommand } from './notify-command.js';
 import { failoverTestCommand } from './failover-test-command.js';
 import { repairCommand, verifyCommand } from './admin-commands.js';
+import { backupCommand, restoreCommand } from './backup-commands.js';
 
 const program = new Command('chroma-ha')
   .description('High availability for Chroma: gateway, replication log, health monitor')
@@ -19,5 +20,7 @@ program.addCommand(notifyCommand());
 program.addCommand(failoverTestCommand());
 program.addCommand(verifyCommand());
 program.addCommand(repairCommand());
+program.addCommand(backupCommand());
+program.addCommand(restoreCommand());
 
 await program.parseAsync(process.argv);

@@ -63,6 +63,7 @@ export interface GatewayConfig {
   databaseUrl?: string;
   logLevel: string;
   adminToken?: string;
+  backupStallTimeoutMs: number;
   shutdownTimeoutMs: number;
   logRetentionEntries: number;
   logRetentionMs: number;
@@ -107,6 +108,7 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
     databaseUrl: get<string>(s.DATABASE_URL),
     logLevel: get<string>(s.LOG_LEVEL)!,
     adminToken: get<string>(s.ADMIN_TOKEN),
+    backupStallTimeoutMs: ms(s.BACKUP_STALL_TIMEOUT),
     shutdownTimeoutMs: ms(s.SHUTDOWN_TIMEOUT),
     logRetentionEntries: get<number>(s.LOG_RETENTION_ENTRIES)!,
     logRetentionMs: ms(s.LOG_RETENTION_SECONDS),

@@ -179,6 +179,13 @@ export const gatewaySettings = {
     secret: true,
     schema: z.string().min(16, 'must be at least 16 characters'),
   },
+  BACKUP_STALL_TIMEOUT: {
+    env: 'BACKUP_STALL_TIMEOUT',
+    description:
+      'Seconds a `chroma-ha backup` client may read nothing before the gateway abandons the backup and releases the replica it pinned, so a dead client cannot hold a replica out of the cluster.',
+    default: '60',
+    schema: seconds,
+  },
   LOG_RETENTION_ENTRIES: {
     env: 'LOG_RETENTION_ENTRIES',
     description:

@@ -1,6 +1,6 @@
 // The admin API under /admin/ (bearer ADMIN_TOKEN; 401 without it or with a wrong one, and the whole API
 // answers 404 when no token is configured): list nodes, verify the nodes against the primary, repair
-// replicas, refill a node by copy, drain a node (no new reads) and undrain it. Each action is also a `chroma-ha` command (src/cli/) calling these.
+// replicas, refill a node by copy, drain a node (no new reads) and undrain it, stream a consistent backup. Each action is also a `chroma-ha` command (src/cli/) calling these.
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cluster } from '../cluster/cluster.js';
@@ -10,6 +10,7 @@ import type { NodeLifecycle } from '../replication/lifecycle.js';
 import { verifyCluster, verificationReport, type VerifyDeps } from '../replication/verify.js';
 import { repairCluster, type RepairDeps } from '../replication/repair.js';
 import { redactUrl } from '../log/redact.js';
+import { streamSnapshot } from '../backup/snapshot.js';
 import { errors, HttpError, sendJson } from './errors.js';
 
 export interface AdminDeps extends RepairDeps {
@@ -17,6 +18,9 @@ export interface AdminDeps extends RepairDeps {
   lifecycle: NodeLifecycle;
   logger: Logger;
   adminToken: string | undefined;
+  /** How long a backup client may read nothing before its snapshot is abandoned (BACKUP_STALL_TIMEOUT). */
+  backupStallTimeoutMs: number;
+  leaseHeld: () => boolean;
 }
 
 export class AdminApi {
@@ -36,6 +40,7 @@ export class AdminApi {
     if (method === 'GET' && path === '/admin/nodes') return sendJson(res, 200, { nodes: this.nodes() });
     if (method === 'POST' && path === '/admin/verify') return sendJson(res, 200, await this.exclusive('verify', () => this.verify()));
     if (method === 'POST' && path === '/admin/repair') return sendJson(res, 200, await this.exclusive('repair', () => this.repair()));
+    if (method === 'POST' && path === '/admin/backup') return this.exclusive('backup', () => this.backup(res));
     const action = /^\/admin\/nodes\/([^/]+)\/(resync|drain|undrain)$/.exec(path);
     if (method === 'POST' && action) {
       const node = this.node(decodeURIComponent(action[1]!));
@@ -43,7 +48,7 @@ export class AdminApi {
       return sendJson(res, 200, await this.drain(node, action[2] === 'drain'));
     }
     throw errors.notFound(
-      `no admin route ${method} ${path}: GET /admin/nodes, POST /admin/verify, POST /admin/repair, POST /admin/nodes/{name}/resync|drain|undrain`,
+      `no admin route ${method} ${path}: GET /admin/nodes, POST /admin/verify, POST /admin/repair, POST /admin/backup, POST /admin/nodes/{name}/resync|drain|undrain`,
     );
   };
 
@@ -74,6 +79,31 @@ export class AdminApi {
     const done = r.repairs.every((x) => x.action === 'none' || x.action === 'repaired') && (after?.identical ?? true);
     this.deps.logger.info({ repairs: r.repairs, done }, 'repair finished');
     return { done, repairs: r.repairs, before: verificationReport(r.before), after };
+  }
+
+  /** The backup file is the response body; headers go out only once a replica is pinned (else a JSON 409). */
+  private async backup(res: ServerResponse): Promise<void> {
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort(new Error('the client went away'));
+    });
+    try {
+      await streamSnapshot(
+        { ...this.deps, stallTimeoutMs: this.deps.backupStallTimeoutMs },
+        {
+          signal: abort.signal,
+          open: ({ position, source }) => {
+            res.writeHead(200, { 'content-type': 'application/gzip', 'x-chroma-ha-backup-position': String(position), 'x-chroma-ha-backup-source': source });
+            return res;
+          },
+        },
+      );
+    } catch (err) {
+      if (!res.headersSent) throw err;
+      // Mid-stream there is no status to send: the connection is cut, and the file lacks its end chunk.
+      this.deps.logger.warn({ err: (err as Error).message }, 'backup abandoned; the pinned node follows the log again');
+      res.destroy();
+    }
   }
 
   private node(name: string): ClusterNode {

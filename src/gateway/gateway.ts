@@ -133,6 +133,7 @@ export class Gateway {
       retentionMs: config.logRetentionMs,
       isActive: () => lease.isHeld(),
       vouchedPosition: (node): number | null => lifecycle.vouchedPosition(node),
+      holdsLog: (node) => lifecycle.isPaused(node),
     });
     compactor.load(state.cluster);
     const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, lease, follower, adopter, server, events, lifecycle, compactor);
@@ -190,6 +191,8 @@ export class Gateway {
       logger,
       timeoutMs: config.requestTimeoutMs,
       adminToken: config.adminToken,
+      backupStallTimeoutMs: config.backupStallTimeoutMs,
+      leaseHeld: () => this.lease.isHeld(),
     });
     this.server.endpointTree('/admin/', admin.handler);
     this.lifecycle.start();

@@ -23,6 +23,8 @@ export interface CompactionDeps {
   /** Highest position a member is known to hold even after a restart (its marker's), or null if unknown. */
   vouchedPosition: (node: ClusterNode) => number | null;
   intervalMs?: number;
+  /** A node paused for a repair or a backup's pin: not a member now, but it resumes from its position. */
+  holdsLog?: (node: ClusterNode) => boolean;
   /** True while this gateway holds the applier lease: only the leaseholder compacts. */
   isActive?: () => boolean;
 }
@@ -70,7 +72,7 @@ export class LogCompactor {
     try {
       // A node being checked may turn out to be a member holding less than the others: wait for the verdict.
       if (cluster.nodes.some((n) => n.isUp && n.lifecycle === 'unverified')) return;
-      const members = cluster.nodes.filter((n) => n.isUp && n.isMember);
+      const members = cluster.nodes.filter((n) => n.isUp && (n.isMember || this.deps.holdsLog?.(n)));
       const stats = await store.stats();
       const upTo = truncationPoint({
         head: stats.head,

@@ -51,6 +51,8 @@ export class NodeLifecycle {
   /** Position last written to each member's marker (in this run). */
   private readonly markerPositions = new Map<string, number>();
   private readonly busy = new Set<string>();
+  /** Members paused by whilePaused (repair, a backup's pin): they resume from their position. */
+  private readonly paused = new Set<string>();
   private readonly resyncing = new Set<string>();
   readonly copies = new Map<string, CopyProgress>();
   private timer: NodeJS.Timeout | null = null;
@@ -98,6 +100,7 @@ export class NodeLifecycle {
     while (this.busy.has(node.id) && Date.now() < deadline) await sleep(20);
     if (this.busy.has(node.id) || this.resyncing.has(node.id) || !node.isMember) return false;
     this.busy.add(node.id);
+    this.paused.add(node.id);
     try {
       this.setLifecycle(node, 'resync', reason);
       await this.deps.applierIdle(node);
@@ -106,13 +109,19 @@ export class NodeLifecycle {
     } finally {
       // Back to the log where it left off; a node that went away meanwhile is checked again when back.
       this.setLifecycle(node, node.isUp ? 'member' : 'unverified', null);
+      this.paused.delete(node.id);
       this.busy.delete(node.id);
     }
   }
 
   /** The position a member's marker vouches for: what it holds even after a restart (log compaction keeps the rest). */
   vouchedPosition(node: ClusterNode): number | null {
-    return node.isMember ? (this.markerPositions.get(node.id) ?? null) : null;
+    return node.isMember || this.isPaused(node) ? (this.markerPositions.get(node.id) ?? null) : null;
+  }
+
+  /** Paused by whilePaused: it will follow the log from where it stopped, so log compaction must keep that. */
+  isPaused(node: ClusterNode): boolean {
+    return this.paused.has(node.id);
   }
 
   /** Copy progress with rate and ETA, for /status and /metrics. */

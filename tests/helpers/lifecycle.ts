@@ -55,6 +55,8 @@ export async function contentOf(nodeUrl: string, databases: string[]): Promise<R
 }
 
 export interface ClientLoad {
+  /** Writes acknowledged so far (the n-th write adds the id `${collection}-live-${n}`). */
+  writesSoFar(): number;
   /** Stops the loop and returns what it saw. */
   stop(): Promise<{ reads: number; writes: number; failures: string[] }>;
 }
@@ -90,6 +92,7 @@ export function clientLoad(gatewayBase: string, collections: SeedCollection[], i
     }
   })();
   return {
+    writesSoFar: () => writes,
     async stop() {
       running = false;
       await loop;
