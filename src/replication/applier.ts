@@ -167,6 +167,7 @@ export class NodeApplier {
     const { cluster, log, store, catalog, primaryLane } = this.deps;
     if (cluster.primary !== this.node) return false; // replicas wait for the primary's outcome
     const release = await primaryLane.lock();
+    let endRecording: (() => void) | undefined;
     try {
       // The epoch this entry is sent under: if a promotion records a newer one meanwhile, the outcome is refused.
       const epoch = cluster.epoch;
@@ -201,6 +202,7 @@ export class NodeApplier {
       }
       const committed = answer.status >= 200 && answer.status < 300;
       const state = committed ? 'committed' : 'rejected';
+      endRecording = log.beginRecording();
       const verdict = await store
         .recordApply({ nodeId: this.node.id, seq: entry.seq, outcome: { state, status: answer.status, collectionId, epoch, body: sentBody, answer: { contentType: answer.contentType, body: answer.body, nodeId: this.node.id } }, changes: committed ? changes : undefined })
         .catch((err: unknown) => {
@@ -222,6 +224,7 @@ export class NodeApplier {
       log.resolve({ seq: entry.seq, op: entry.op, collectionId }, state, { ...answer, nodeId: this.node.id });
       return true;
     } finally {
+      endRecording?.();
       release();
     }
   }
@@ -250,6 +253,7 @@ export class NodeApplier {
     const planned = mergeRun(entries, start, options);
     if (!planned) return 'fallback';
     const release = await primaryLane.lock();
+    let endRecording: (() => void) | undefined;
     try {
       const epoch = cluster.epoch;
       if (cluster.primary !== this.node || !this.node.isUp || epoch <= this.fencedEpoch || !this.deps.lease.isHeld()) return 'pause';
@@ -280,6 +284,7 @@ export class NodeApplier {
         return 'fallback';
       }
       const answer = { contentType: result.contentType, body: result.body, nodeId: this.node.id };
+      endRecording = log.beginRecording();
       for (let k = 0; k < claimed.length; k++) {
         const e = claimed[k]!;
         const changes = k === 0 ? result.changes : {};
@@ -304,6 +309,7 @@ export class NodeApplier {
       }
       return start + claimed.length - 1;
     } finally {
+      endRecording?.();
       release();
     }
   }

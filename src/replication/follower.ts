@@ -31,6 +31,11 @@ export class LogFollower {
   private forceCatalog = false;
   /** The last pass could not reach the store. */
   private failed = false;
+  /**
+   * This gateway holds the lease and has learned the outcomes recorded before it took it (by the previous
+   * holder, told to its clients meanwhile); from then on its own appliers keep its view current.
+   */
+  private caughtUpAsHolder = false;
 
   /** decidedThrough: every entry up to this seq was decided when the gateway loaded the log. */
   constructor(
@@ -64,11 +69,13 @@ export class LogFollower {
   /**
    * Resolves once this gateway knows every outcome recorded before the call, so a read routed now sees the
    * client's own writes made through any gateway; throws when the store cannot be reached to show it. The
-   * leaseholder's own view is current: nobody else records outcomes while its lease is valid. So is that of a
-   * gateway that never saw another one on its log: it keeps serving reads while the store is away.
+   * leaseholder's own view is current once it has learned what its predecessor recorded: nobody else records
+   * outcomes while its lease is valid, and it waits only for outcomes its own applier is storing (another
+   * gateway may have answered its client as soon as they were stored). So is the view of a gateway that
+   * never saw another one on its log: it keeps serving reads while the store is away.
    */
   async confirmFresh(): Promise<void> {
-    if (this.deps.lease.isHeld()) return;
+    if (this.deps.lease.isHeld() && this.caughtUpAsHolder) return this.deps.log.outcomesSettled();
     await this.running; // a pass in progress may have read the store before this call
     this.wake();
     await this.running;
@@ -99,7 +106,8 @@ export class LogFollower {
 
   private async step(): Promise<void> {
     const { store, log, catalog, cluster, lease } = this.deps;
-    if (lease.isHeld()) {
+    const held = lease.isHeld();
+    if (held && this.caughtUpAsHolder) {
       // This gateway's primary applier decides entries in order: everything it passed is decided.
       this.decidedThrough = Math.max(this.decidedThrough, cluster.primary.appliedSeq);
       const head = await store.head();
@@ -130,5 +138,6 @@ export class LogFollower {
     }
     log.changed.notify();
     if (outcomes.length === BATCH) this.again = true;
+    else this.caughtUpAsHolder = held;
   }
 }

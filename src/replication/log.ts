@@ -37,6 +37,11 @@ export class ReplicationLog {
   private readonly inDoubt = new Set<number>();
   /** Appends under way: the store can show an entry before its append has returned here. */
   private readonly appending = new Set<Promise<number>>();
+  /**
+   * Outcomes this gateway's primary applier is recording: once stored, another gateway may tell its client
+   * before they are resolved here, and a read of that client through this gateway must wait for them.
+   */
+  private readonly recordings = new Set<Promise<void>>();
   private maxCommitted = 0;
   head = 0;
 
@@ -129,6 +134,22 @@ export class ReplicationLog {
   /** The send failed in a way that may have reached the node: the next attempt must tolerate a replay. */
   markInDoubt(seq: number): void {
     this.inDoubt.add(seq);
+  }
+
+  /** Marks outcomes as being recorded in the store; call the returned function once they are resolved here (or refused). */
+  beginRecording(): () => void {
+    let end!: () => void;
+    const recording = new Promise<void>((r) => (end = r));
+    this.recordings.add(recording);
+    return () => {
+      this.recordings.delete(recording);
+      end();
+    };
+  }
+
+  /** Resolves once every outcome being recorded at the call is resolved here too (at once when none is). */
+  async outcomesSettled(): Promise<void> {
+    if (this.recordings.size > 0) await Promise.all([...this.recordings]);
   }
 
   /** Records the outcome of an entry (already durable in the store) and answers its client. */

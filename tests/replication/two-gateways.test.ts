@@ -104,7 +104,7 @@ describe('two gateways on one PostgreSQL log', () => {
     await waitStatusInSync(second.url);
 
     // Read-your-writes across gateways: a write acknowledged by one is seen at once by a read through the other.
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 40; i++) {
       const [writeVia, readVia] = i % 2 === 0 ? [first, second] : [second, first];
       expect((await http(writeVia.url, 'POST', `${COLLECTIONS}/${id}/upsert`, { ids: ['ryw'], embeddings: [[i, i, i]] })).status).toBe(200);
       const got = await http(readVia.url, 'POST', `${COLLECTIONS}/${id}/get`, { ids: ['ryw'], include: ['embeddings'] });
