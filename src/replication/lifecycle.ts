@@ -228,7 +228,9 @@ export class NodeLifecycle {
       const position = node.appliedSeq;
       const found = await readMarkerAt(node, this.deps.timeoutMs);
       const marker = found?.marker ?? null;
-      if (!marker || marker.incarnation !== this.incarnations.get(node.id) || marker.nodeId !== node.id) {
+      // A marker behind the position last written to it: the disk was put back to an older copy between two probes.
+      const wentBack = marker !== null && marker.position < (this.markerPositions.get(node.id) ?? 0);
+      if (!marker || wentBack || marker.incarnation !== this.incarnations.get(node.id) || marker.nodeId !== node.id) {
         if (!marker && (await this.resetSinceMarker(node))) {
           await this.stamp(node, this.incarnations.get(node.id)!);
           return;
