@@ -125,12 +125,14 @@ describe('node lifecycle: a disk restored from an older copy', () => {
     expect((await http(base, 'POST', COLLECTIONS, { name: 'later' })).status).toBe(200);
     await waitStatusInSync(base);
 
-    // The older copy is put back.
+    // The older copy is put back while the node is down (a restore takes longer than a probe interval; a
+    // restart between two probes is not seen by health checks, and the marker may not yet vouch for more).
     await r1.stop();
+    await waitFor('the gateway to see the replica down', () => !replica.isUp, 30_000);
     rmSync(join(h.dir, 'r1'), { recursive: true, force: true });
     cpSync(join(h.dir, 'r1-backup'), join(h.dir, 'r1'), { recursive: true });
     const positionBefore = replica.appliedSeq;
-    // The position it is checked at: the restart may fall between two probes, then the marker checkpoint finds it.
+    // The position it is checked at (the re-apply that follows may finish before the test looks).
     let checkedAt: number | null = null;
     gw.events.on('node-lifecycle', (e) => {
       if (e.node === replica.name && e.to === 'member' && checkedAt === null) checkedAt = replica.appliedSeq;
