@@ -315,14 +315,11 @@ export class Reader {
 
   /** A tenant's database names on the node, or null when the node lacks the tenant. */
   async databases(node: ClusterNode, tenant: string): Promise<string[] | null> {
-    const r = await this.request(node, 'GET', `/api/v2/tenants/${enc(tenant)}/databases`);
-    // Chroma answers a missing tenant with 404 (or 500 on some versions): the tenant itself tells.
-    if (r.status !== 200) {
-      const t = await this.request(node, 'GET', `/api/v2/tenants/${enc(tenant)}`);
-      if (t.status === 404) return null;
-      throw new Error(`${node.name}: GET databases of ${tenant} answered ${r.status}: ${r.text.slice(0, 200)}`);
-    }
-    return (JSON.parse(r.text) as Array<{ name: string }>).map((d) => d.name);
+    // Chroma lists no databases, with 200, for a tenant it does not have: ask for the tenant itself first.
+    const t = await this.request(node, 'GET', `/api/v2/tenants/${enc(tenant)}`);
+    if (t.status === 404) return null;
+    if (t.status !== 200) throw new Error(`${node.name}: GET tenant ${tenant} answered ${t.status}: ${t.text.slice(0, 200)}`);
+    return (await this.json<Array<{ name: string }>>(node, 'GET', `/api/v2/tenants/${enc(tenant)}/databases`)).map((d) => d.name);
   }
 
   /** Digest of every record (or of the given ids), and the canonical collection metadata and configuration. */

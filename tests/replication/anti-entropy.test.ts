@@ -2,7 +2,7 @@
 // written straight to a replica (added, changed, deleted) are found and repaired by the gateway on its own,
 // /status and /metrics show the pass, and the nodes end identical. Verify reports, and repair fixes, a
 // database missing on a replica (in a tenant only the compacted log knew, learnt across a gateway restart),
-// an extra database, and a collection whose metadata or configuration differs. The maintenance slot refuses
+// a missing tenant, an extra database, and a collection whose metadata or configuration differs. The maintenance slot refuses
 // a second job with the reason.
 import { afterEach, describe, expect, it } from 'vitest';
 import { COLLECTIONS, Harness, PATIENT_PROBES, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
@@ -106,7 +106,7 @@ describe('verify and repair beyond records', () => {
   let h: Harness;
   afterEach(async () => h.cleanup());
 
-  it('reports and repairs missing and extra databases, collection metadata and configuration', async () => {
+  it('reports and repairs missing tenants, missing and extra databases, collection metadata and configuration', async () => {
     h = new Harness();
     const [primary, replica] = await h.chromaCluster(2);
     const env = { ...PATIENT_PROBES, ADMIN_TOKEN: TOKEN, LOG_RETENTION_ENTRIES: '1', LOG_RETENTION_SECONDS: '0.001' };
@@ -126,6 +126,11 @@ describe('verify and repair beyond records', () => {
     await waitStatusInSync(base);
     expect((await admin(base, '/admin/verify')).identical).toBe(true);
 
+    // A tenant only the primary holds, known from a log another gateway compacted (as it would have recorded it).
+    expect((await http(primary!.url, 'POST', '/api/v2/tenants', { name: 'ghost' })).status).toBe(200);
+    expect((await http(primary!.url, 'POST', '/api/v2/tenants/ghost/databases', { name: 'ghostdb' })).status).toBe(200);
+    const known = JSON.parse((await gw.store.readClusterValues()).get('known_tenants')!) as string[];
+    await gw.store.setClusterValue('known_tenants', JSON.stringify([...known, 'ghost']));
     // Behind the gateway's back, on the replica.
     expect((await http(replica!.url, 'DELETE', '/api/v2/tenants/acme/databases/sales')).status).toBe(200);
     expect((await http(replica!.url, 'POST', '/api/v2/tenants/default_tenant/databases', { name: 'rogue_db' })).status).toBe(200);
@@ -137,7 +142,8 @@ describe('verify and repair beyond records', () => {
     const dirty = await admin(base, '/admin/verify');
     expect(dirty.identical).toBe(false);
     const node = dirty.nodes.find((n: { node: string }) => n.node === 'replica-1');
-    expect(node.missingDatabases).toEqual(['acme/sales']);
+    expect(node.missingTenants).toEqual(['ghost']);
+    expect(node.missingDatabases.sort()).toEqual(['acme/sales', 'ghost/ghostdb']);
     expect(node.extraDatabases).toEqual(['default_tenant/rogue_db']);
     const byName = Object.fromEntries(node.collections.map((c: { collection: string }) => [c.collection, c]));
     expect(byName['default_tenant/default_database/beta']).toMatchObject({ metadataDiffers: true, configurationDiffers: false, missing: 0, extra: 0, different: 0 });
@@ -145,9 +151,10 @@ describe('verify and repair beyond records', () => {
 
     const repair = await admin(base, '/admin/repair');
     expect(repair.done).toBe(true);
-    expect(repair.repairs[0]).toMatchObject({ node: 'replica-1', action: 'repaired', databasesCreated: 1, databasesDropped: 1 });
+    expect(repair.repairs[0]).toMatchObject({ node: 'replica-1', action: 'repaired', databasesCreated: 2, databasesDropped: 1 });
     expect(repair.after.identical).toBe(true);
     expect((await http(replica!.url, 'GET', '/api/v2/tenants/acme/databases/sales')).status).toBe(200);
+    expect((await http(replica!.url, 'GET', '/api/v2/tenants/ghost/databases/ghostdb')).status).toBe(200);
     expect((await http(replica!.url, 'GET', '/api/v2/tenants/default_tenant/databases/rogue_db')).status).not.toBe(200);
     expect((await http(replica!.url, 'GET', `${COLLECTIONS}/beta`)).json.metadata).toEqual({ owner: 'ops' });
     await waitStatusInSync(base);
