@@ -43,7 +43,8 @@ export class AntiEntropy {
   private last: AntiEntropyPass | null = null;
   private passes = 0;
   private stopped = false;
-  private readonly abort = new AbortController();
+  /** Aborts the pass under way: the gateway stops, or loses the lease (the new holder's appliers own the replicas). */
+  private abort = new AbortController();
 
   constructor(private readonly deps: AntiEntropyDeps) {}
 
@@ -54,7 +55,7 @@ export class AntiEntropy {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    this.abort.abort();
+    this.abort.abort(new Error('the gateway is stopping'));
     await this.current;
   }
 
@@ -95,6 +96,10 @@ export class AntiEntropy {
     if (held) {
       Object.assign(pass, { outcome: 'skipped', reason: `a ${held.what} was running` });
     } else {
+      this.abort = new AbortController();
+      const leaseWatch = setInterval(() => {
+        if (!this.deps.isActive()) this.abort.abort(new Error('this gateway lost the applier lease'));
+      }, 500);
       try {
         const r = await slot.run('anti-entropy pass', () => repairCluster({ ...this.deps, signal: this.abort.signal }));
         pass.identical = r.before.identical;
@@ -113,7 +118,10 @@ export class AntiEntropy {
           pass.reason = unfinished.map((n) => `${n.node}: ${n.reason}`).join('; ') || 'nodes still differ after the repair';
         }
       } catch (err) {
-        Object.assign(pass, { outcome: 'failed', reason: (err as Error).message });
+        const aborted = this.abort.signal.reason as Error | undefined;
+        Object.assign(pass, { outcome: 'failed', reason: aborted?.message ?? (err as Error).message });
+      } finally {
+        clearInterval(leaseWatch);
       }
     }
     pass.finishedAt = Date.now();
