@@ -152,7 +152,14 @@ async function verifyNode(deps: VerifyDeps, io: Reader, tenants: string[], prima
   if (!ready(node)) return { ...result, unavailable: `${node.name} is ${!node.isUp ? 'down' : node.syncState === 'diverged' ? 'diverged' : node.lifecycle}` };
   if (!(await settle(deps, [primary, node], position))) return { ...result, unavailable: `${node.name} did not reach log position ${position}` };
 
-  const nodeDatabases = await compareDatabases(io, tenants, primary, node, result);
+  let nodeDatabases = await compareDatabases(io, tenants, primary, node, result);
+  // A database created or deleted through the gateway during the comparison may be on the primary only for now:
+  // compared again once both nodes have applied everything logged so far; what still differs is reported.
+  for (let round = 1; round <= ATTEMPTS && result.missingTenants.length + result.missingDatabases.length + result.extraDatabases.length > 0; round++) {
+    await settle(deps, [primary, node], deps.log.head);
+    Object.assign(result, { missingTenants: [], missingDatabases: [], extraDatabases: [] });
+    nodeDatabases = await compareDatabases(io, tenants, primary, node, result);
+  }
   for (const c of catalog.live()) {
     const primaryId = catalog.localId(primary.id, c.stableId);
     if (!primaryId) continue; // the primary does not hold it either: nothing to compare against
