@@ -6,7 +6,7 @@
 // a second job with the reason.
 import { afterEach, describe, expect, it } from 'vitest';
 import { COLLECTIONS, Harness, PATIENT_PROBES, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
-import { contentOf, seedRecord } from '../helpers/lifecycle.js';
+import { clientLoad, contentOf, seedRecord } from '../helpers/lifecycle.js';
 import { waitStatusInSync } from '../helpers/convergence.js';
 import { MaintenanceSlot } from '../../src/replication/maintenance.js';
 
@@ -99,6 +99,44 @@ describe('anti-entropy', () => {
       const last = (await http(base, 'GET', '/status')).json.antiEntropy?.last;
       return last && Date.parse(last.startedAt) > Date.parse(repaired.finishedAt) && last.outcome === 'identical';
     }, 30_000, 100);
+  }, 90_000);
+});
+
+describe('anti-entropy with two gateways on one PostgreSQL log', () => {
+  let h: Harness;
+  afterEach(async () => h.cleanup());
+
+  it('runs on the leaseholder only, and repairs nothing while clients write through both gateways', async () => {
+    h = new Harness();
+    const [primary, replica] = await h.chromaCluster(2);
+    const env = { ...PATIENT_PROBES, DATABASE_URL: await h.pgDatabaseUrl(), ANTI_ENTROPY_INTERVAL: '0.3' };
+    const first = await h.gateway([primary!, replica!], env);
+    await waitFor('the first gateway to take the lease', () => first.lease.isHeld());
+    const second = await h.gateway([primary!, replica!], env);
+    const id = await fill(gatewayUrl(first), 'alpha', 200);
+    await waitStatusInSync(gatewayUrl(first));
+
+    const seeded = [{ database: 'default_database', name: 'alpha', records: 200, dimensions: 16 }];
+    const loads = [clientLoad(gatewayUrl(first), seeded, { alpha: id }), clientLoad(gatewayUrl(second), seeded, { alpha: id })];
+    // Every pass seen while the clients write, by start time.
+    const seen = new Map<number, { outcome: string; recordsWritten: number; recordsDeleted: number }>();
+    const startPasses = first.antiEntropy.status().passes;
+    await waitFor('four passes under write load', () => {
+      const last = first.antiEntropy.status().last;
+      if (last) seen.set(last.startedAt, last);
+      return first.antiEntropy.status().passes >= startPasses + 4;
+    }, 60_000, 10);
+    const results = await Promise.all(loads.map((l) => l.stop()));
+    for (const r of results) {
+      expect(r.failures).toEqual([]);
+      expect(r.writes).toBeGreaterThan(0);
+    }
+    expect(seen.size).toBeGreaterThanOrEqual(2);
+    expect([...seen.values()].every((p) => p.outcome === 'identical' && p.recordsWritten + p.recordsDeleted === 0)).toBe(true);
+    expect(second.antiEntropy.status().passes).toBe(0);
+    expect((await http(gatewayUrl(second), 'GET', '/status')).json.antiEntropy).toMatchObject({ intervalSeconds: 0.3, passes: 0, last: null });
+    await waitStatusInSync(gatewayUrl(first));
+    expect(await contentOf(replica!.url, ['default_database'])).toEqual(await contentOf(primary!.url, ['default_database']));
   }, 90_000);
 });
 
