@@ -2,7 +2,7 @@
 // written straight to a replica (added, changed, deleted) are found and repaired by the gateway on its own,
 // /status and /metrics show the pass, and the nodes end identical. Verify reports, and repair fixes, a
 // database missing on a replica (in a tenant only the compacted log knew, learnt across a gateway restart),
-// a missing tenant, an extra database, and a collection whose metadata or configuration differs. The maintenance slot refuses
+// a missing tenant, an extra database, a collection deleted on the replica, and a collection whose metadata or configuration differs. The maintenance slot refuses
 // a second job with the reason.
 import { afterEach, describe, expect, it } from 'vitest';
 import { COLLECTIONS, Harness, PATIENT_PROBES, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
@@ -144,7 +144,7 @@ describe('verify and repair beyond records', () => {
   let h: Harness;
   afterEach(async () => h.cleanup());
 
-  it('reports and repairs missing tenants, missing and extra databases, collection metadata and configuration', async () => {
+  it('reports and repairs missing tenants, missing and extra databases, a deleted collection, collection metadata and configuration', async () => {
     h = new Harness();
     const [primary, replica] = await h.chromaCluster(2);
     const env = { ...PATIENT_PROBES, ADMIN_TOKEN: TOKEN, LOG_RETENTION_ENTRIES: '1', LOG_RETENTION_SECONDS: '0.001' };
@@ -155,6 +155,7 @@ describe('verify and repair beyond records', () => {
     expect((await http(base, 'POST', '/api/v2/tenants/acme/databases', { name: 'sales' })).status).toBe(200);
     await fill(base, 'alpha', 50);
     await fill(base, 'beta', 20, { owner: 'ops' });
+    await fill(base, 'gamma', 10);
     await waitStatusInSync(base);
     // Compaction deletes those entries; then a new gateway (nothing in memory) must still know the tenant.
     await waitFor('the tenant entries compacted away', async () => (await http(base, 'GET', '/status')).json.log.oldestRetained > 3, 30_000, 200);
@@ -176,6 +177,7 @@ describe('verify and repair beyond records', () => {
     expect((await http(replica!.url, 'PUT', `${COLLECTIONS}/${beta}`, { new_metadata: { owner: 'intruder' } })).status).toBe(200);
     const alpha = (await http(replica!.url, 'GET', `${COLLECTIONS}/alpha`)).json.id;
     expect((await http(replica!.url, 'PUT', `${COLLECTIONS}/${alpha}`, { new_configuration: { hnsw: { ef_search: 77 } } })).status).toBe(200);
+    expect((await http(replica!.url, 'DELETE', `${COLLECTIONS}/gamma`)).status).toBe(200);
 
     const dirty = await admin(base, '/admin/verify');
     expect(dirty.identical).toBe(false);
@@ -183,6 +185,7 @@ describe('verify and repair beyond records', () => {
     expect(node.missingTenants).toEqual(['ghost']);
     expect(node.missingDatabases.sort()).toEqual(['acme/sales', 'ghost/ghostdb']);
     expect(node.extraDatabases).toEqual(['default_tenant/rogue_db']);
+    expect(node.missingCollections).toEqual(['default_tenant/default_database/gamma']);
     const byName = Object.fromEntries(node.collections.map((c: { collection: string }) => [c.collection, c]));
     expect(byName['default_tenant/default_database/beta']).toMatchObject({ metadataDiffers: true, configurationDiffers: false, missing: 0, extra: 0, different: 0 });
     expect(byName['default_tenant/default_database/alpha']).toMatchObject({ metadataDiffers: false, configurationDiffers: true, missing: 0, extra: 0, different: 0 });
