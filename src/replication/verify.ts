@@ -112,7 +112,7 @@ export function verificationReport(v: Verification) {
   };
 }
 
-/** True when verify found nothing to repair on the node (it may still be unavailable). */
+/** True when verify found something to repair on the node. */
 export const hasDifferences = (n: NodeVerification) =>
   n.missingTenants.length + n.missingDatabases.length + n.extraDatabases.length + n.missingCollections.length + n.extraCollections.length + n.differing.length > 0;
 
