@@ -4,8 +4,10 @@
 // database missing on a replica (in a tenant only the compacted log knew, learnt across a gateway restart),
 // a missing tenant, an extra database, a collection deleted on the replica, and a collection whose metadata or configuration differs. The maintenance slot refuses
 // a second job with the reason.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { COLLECTIONS, Harness, PATIENT_PROBES, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
+import { CLI, COLLECTIONS, Harness, PATIENT_PROBES, cliEnv, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
 import { clientLoad, contentOf, seedRecord } from '../helpers/lifecycle.js';
 import { waitStatusInSync } from '../helpers/convergence.js';
 import { MaintenanceSlot } from '../../src/replication/maintenance.js';
@@ -179,6 +181,16 @@ describe('verify and repair beyond records', () => {
     expect((await http(replica!.url, 'PUT', `${COLLECTIONS}/${alpha}`, { new_configuration: { hnsw: { ef_search: 77 } } })).status).toBe(200);
     expect((await http(replica!.url, 'DELETE', `${COLLECTIONS}/gamma`)).status).toBe(200);
 
+    const printed = await promisify(execFile)(process.execPath, [CLI, 'verify', '--url', base, '--token', TOKEN], { env: cliEnv() }).then(
+      (ok) => ({ code: 0, stdout: ok.stdout }),
+      (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
+    );
+    expect(printed.code).toBe(1);
+    for (const line of ['missing tenant ghost', 'missing database acme/sales', 'extra database default_tenant/rogue_db', 'missing collection default_tenant/default_database/gamma']) {
+      expect(printed.stdout).toContain(line);
+    }
+    expect(printed.stdout).toMatch(/default_database\/alpha: .*collection configuration differs/);
+    expect(printed.stdout).toMatch(/default_database\/beta: .*collection metadata differs/);
     const dirty = await admin(base, '/admin/verify');
     expect(dirty.identical).toBe(false);
     const node = dirty.nodes.find((n: { node: string }) => n.node === 'replica-1');
