@@ -89,7 +89,7 @@ export class Gateway {
       events,
       logger,
     );
-    const lease = new LeaseKeeper(store, id, logger);
+    const lease = new LeaseKeeper(store, id, logger, { ttlMs: config.leasePeriodMs, renewMs: config.leaseRenewMs });
     const follower = new LogFollower({ store, log, catalog, cluster, lease, logger }, state.pendingSeqs.length > 0 ? state.pendingSeqs[0]! - 1 : state.head);
     const failover = new FailoverCoordinator({ cluster, log, store, events, logger, primaryLane, lease });
     failover.restore(await store.readRoles());
@@ -151,6 +151,7 @@ export class Gateway {
           requestTimeoutMs: config.requestTimeoutMs,
           spotCheck,
           lease,
+          leasePeriodMs: config.leasePeriodMs,
           onStaleEpoch: () => void failover.evaluate(),
         }),
     ));
