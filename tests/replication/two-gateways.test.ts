@@ -4,11 +4,11 @@
 // a kill -9 of the leaseholder under load is taken over within the lease period with nothing acknowledged
 // lost; a kill -9 of the primary gives exactly one promotion that both gateways follow.
 import { afterEach, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { COLLECTIONS, Harness, PATIENT_PROBES, http, waitFor, type GatewayChild } from '../helpers/cluster.js';
 import { nodeContent, waitStatusInSync } from '../helpers/convergence.js';
-import { recordsOnNode, type RecordRow } from '../helpers/replication.js';
+import { recordsOnNode } from '../helpers/replication.js';
 import { rng } from '../../bench/lib/workload.js';
+import { committedBodies, replayLog } from '../helpers/gateways.js';
 
 /** Lease timing the gateways use (LEASE_PERIOD, LEASE_RENEW_INTERVAL defaults): takeover must happen within the TTL. */
 const LEASE_TTL_MS = 5_000;
@@ -34,27 +34,6 @@ describe('two gateways on one PostgreSQL log', () => {
     return { nodes, databaseUrl, env, first, second };
   }
 
-  /** The collection's committed log entries in log order, replayed as Chroma applies them. */
-  async function replayLog(databaseUrl: string, collectionId: string): Promise<RecordRow[]> {
-    const db = new pg.Client({ connectionString: databaseUrl });
-    await db.connect();
-    try {
-      const rows = (await db.query(`SELECT op, request_body FROM log_entries WHERE collection_id = $1 AND state = 'committed' AND op IN ('add', 'upsert', 'update', 'delete') ORDER BY seq`, [collectionId])).rows;
-      const records = new Map<string, RecordRow>();
-      for (const r of rows) {
-        const b = JSON.parse(Buffer.from(r.request_body).toString('utf8'));
-        (b.ids as string[]).forEach((id, i) => {
-          const row = { id, embedding: b.embeddings?.[i] ?? null, document: b.documents?.[i] ?? null, metadata: null };
-          if (r.op === 'delete') records.delete(id);
-          else if (r.op === 'upsert' || (r.op === 'add' && !records.has(id))) records.set(id, row);
-        });
-      }
-      return [...records.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-    } finally {
-      await db.end();
-    }
-  }
-
   /** A writer doing upserts, adds and deletes of a few shared ids; returns the documents acknowledged. */
   async function writer(g: GatewayChild, id: string, name: string, ops: number, seed: number, stop?: () => boolean) {
     const random = rng(seed);
@@ -76,16 +55,8 @@ describe('two gateways on one PostgreSQL log', () => {
     const expected = await replayLog(databaseUrl, id);
     for (const node of nodes) expect((await recordsOnNode(node.url, name))!.map(({ metadata: _, ...r }) => ({ ...r, metadata: null })), node.url).toEqual(expected);
     // Every acknowledged add/upsert is a committed entry of the log (present, or overwritten by a later one).
-    const db = new pg.Client({ connectionString: databaseUrl });
-    await db.connect();
-    try {
-      const bodies = (await db.query(`SELECT request_body FROM log_entries WHERE collection_id = $1 AND state = 'committed' AND request_body IS NOT NULL`, [id])).rows.map((r) =>
-        Buffer.from(r.request_body).toString('utf8'),
-      );
-      for (const doc of acknowledged) expect(bodies.some((b) => b.includes(`"${doc}"`)), doc).toBe(true);
-    } finally {
-      await db.end();
-    }
+    const bodies = await committedBodies(databaseUrl, id);
+    for (const doc of acknowledged) expect(bodies.some((b) => b.includes(`"${doc}"`)), doc).toBe(true);
   }
 
   it('keeps every node identical to the log under concurrent writers through both gateways', async () => {
