@@ -2,7 +2,8 @@
 // applier lease and applies the log; the other accepts every request, appends writes and learns their
 // outcomes from the store. Shown here: concurrent writers through both agree with the log on every node;
 // a kill -9 of the leaseholder under load is taken over within the lease period with nothing acknowledged
-// lost; a kill -9 of the primary gives exactly one promotion that both gateways follow.
+// lost; a kill -9 of the primary under writes through both gives exactly one promotion that both gateways
+// follow, with nothing acknowledged lost.
 import { afterEach, describe, expect, it } from 'vitest';
 import { COLLECTIONS, Harness, PATIENT_PROBES, http, waitFor, type GatewayChild } from '../helpers/cluster.js';
 import { nodeContent, waitStatusInSync } from '../helpers/convergence.js';
@@ -140,10 +141,15 @@ describe('two gateways on one PostgreSQL log', () => {
     await expectNodesMatchLog(nodes, databaseUrl, id, 'rolling', acknowledged);
   });
 
-  it('promotes exactly once when the primary is killed, and both gateways route to the new primary', async () => {
-    const { nodes, first, second } = await setup(2);
+  it('promotes exactly once when the primary is killed under writes through both gateways, losing nothing', async () => {
+    const { nodes, databaseUrl, first, second } = await setup(2);
     const id = (await http(first.url, 'POST', COLLECTIONS, { name: 'promoted' })).json.id as string;
+    const loadedId = (await http(first.url, 'POST', COLLECTIONS, { name: 'loaded' })).json.id as string;
     await waitStatusInSync(first.url);
+    await waitFor('the second gateway to know the collection', async () => (await http(second.url, 'GET', `${COLLECTIONS}/loaded`)).status === 200);
+    let stop = false;
+    const load = Promise.all([writer(first, loadedId, 'f', 1_000, 11, () => stop), writer(second, loadedId, 's', 1_000, 12, () => stop)]);
+    await waitFor('some writes through both gateways', async () => (await status(first)).log.committedHead > 15);
     await nodes[0]!.kill();
     for (const g of [first, second]) {
       await waitFor(`${g.url} to route to the new primary`, async () => {
@@ -151,6 +157,15 @@ describe('two gateways on one PostgreSQL log', () => {
         return s.primary === 'replica-1' && s.epoch === 1;
       });
     }
+    const promotedAt = (await status(first)).log.committedHead;
+    await waitFor('writes to make progress on the new primary', async () => (await status(first)).log.committedHead >= promotedAt + 10);
+    stop = true;
+    const acknowledged = (await load).flat();
+    await waitFor('the new primary to apply every committed entry', async () => {
+      const s = await status(first);
+      return s.log.pendingWrites === 0 && s.nodes.find((n: { name: string }) => n.name === 'replica-1').appliedPosition >= s.log.committedHead;
+    });
+    await expectNodesMatchLog([nodes[1]!], databaseUrl, loadedId, 'loaded', acknowledged);
     for (const g of [second, first]) {
       const w = await http(g.url, 'POST', `${COLLECTIONS}/${id}/add`, { ids: [`via-${g.port}`], embeddings: [[1, 2, 3]] });
       expect(w.status, w.text).toBe(201);
@@ -162,6 +177,7 @@ describe('two gateways on one PostgreSQL log', () => {
     expect([s1.failovers.count, s2.failovers.count]).toEqual([1, 1]);
     expect(s1.decision.lastAction).toMatchObject({ action: 'failover', target: 'replica-1' });
     expect(s2.decision.lastAction).toMatchObject({ action: 'follow', target: 'replica-1' });
-    expect((await nodeContent(nodes[1]!.url))[0]!.records.map((r) => r.id).sort()).toEqual([`via-${first.port}`, `via-${second.port}`].sort());
+    const promoted = (await nodeContent(nodes[1]!.url)).find((c) => c.name === 'promoted')!;
+    expect(promoted.records.map((r) => r.id).sort()).toEqual([`via-${first.port}`, `via-${second.port}`].sort());
   });
 });
