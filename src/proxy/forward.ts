@@ -57,9 +57,12 @@ export async function forward(req: IncomingMessage, res: ServerResponse, plan: F
   const headers = upstreamHeaders(req.headers);
   const body = plan.body && plan.body.length > 0 ? plan.body : null;
   let connectionFailures = 0;
+  /** The node a previous attempt was withdrawn from because it was marked down. */
+  let markedDown: string | null = null;
   while (connectionFailures < 2) {
     const node = await plan.pick(tried);
     if (!node) {
+      if (markedDown) throw errors.upstream(markedDown, 'the node was marked down while the request waited for it, and no other node is eligible');
       if (tried.size > 0) throw errors.upstream([...tried].map((n) => n.name).join(', '), 'connection failed and no other node is eligible');
       throw errors.noNode(plan.noNodeMessage);
     }
@@ -93,6 +96,7 @@ export async function forward(req: IncomingMessage, res: ServerResponse, plan: F
       if (!(err instanceof UpstreamError)) throw err;
       if (err.kind === 'aborted' && nodeMarkedDown && !link.gone.aborted) {
         // The health checker already counted the failure that marked it down.
+        markedDown = node.name;
         deps.events.emit('retry', { from: node.name, to: '?', routeClass: plan.routeClass });
         continue;
       }

@@ -3,7 +3,8 @@
 // outcomes from the store. Shown here: concurrent writers through both agree with the log on every node;
 // a kill -9 of the leaseholder under load is taken over within the lease period with nothing acknowledged
 // lost; a kill -9 of the primary under writes through both gives exactly one promotion that both gateways
-// follow, with nothing acknowledged lost.
+// follow, with nothing acknowledged lost; a gateway without the lease cut from PostgreSQL refuses writes and
+// strong reads (503) rather than answer from a view it cannot show is current.
 import { afterEach, describe, expect, it } from 'vitest';
 import { COLLECTIONS, Harness, PATIENT_PROBES, http, waitFor, type GatewayChild } from '../helpers/cluster.js';
 import { nodeContent, waitStatusInSync } from '../helpers/convergence.js';
@@ -179,5 +180,42 @@ describe('two gateways on one PostgreSQL log', () => {
     expect(s2.decision.lastAction).toMatchObject({ action: 'follow', target: 'replica-1' });
     const promoted = (await nodeContent(nodes[1]!.url)).find((c) => c.name === 'promoted')!;
     expect(promoted.records.map((r) => r.id).sort()).toEqual([`via-${first.port}`, `via-${second.port}`].sort());
+  });
+
+  it('a gateway without the lease cut from PostgreSQL refuses writes and strong reads with 503 while the other serves on', async () => {
+    h = new Harness();
+    const nodes = await h.chromaCluster(2);
+    const direct = new URL(await h.pgDatabaseUrl());
+    const proxy = await h.tcpProxy(direct.hostname, Number(direct.port || 5432));
+    const viaProxy = new URL(direct);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    const first = await h.gatewayProcess(h.gatewayEnv(nodes, { ...PATIENT_PROBES, DATABASE_URL: direct.toString() }));
+    await waitFor('the first gateway to take the lease', async () => (await status(first)).lease.held);
+    const cut = await h.gatewayProcess(h.gatewayEnv(nodes, { ...PATIENT_PROBES, DATABASE_URL: viaProxy.toString() }));
+    const id = (await http(cut.url, 'POST', COLLECTIONS, { name: 'partitioned' })).json.id as string;
+    expect((await http(cut.url, 'POST', `${COLLECTIONS}/${id}/add`, { ids: ['before'], embeddings: [[1, 1, 1]] })).status).toBe(201);
+
+    await proxy.cut();
+    const write = await http(cut.url, 'POST', `${COLLECTIONS}/${id}/add`, { ids: ['refused'], embeddings: [[2, 2, 2]] });
+    expect(write.status, write.text).toBe(503);
+    expect(write.json.message).toMatch(/replication log store is unreachable/);
+    // The other gateway writes on: the cut one cannot know it, so it refuses a read that would have to show it...
+    expect((await http(first.url, 'POST', `${COLLECTIONS}/${id}/add`, { ids: ['during'], embeddings: [[3, 3, 3]] })).status).toBe(201);
+    const strong = await http(cut.url, 'POST', `${COLLECTIONS}/${id}/get`, { ids: ['during'] });
+    expect(strong.status, strong.text).toBe(503);
+    expect(strong.json.error).toBe('ServiceUnavailableError');
+    // ...and serves one that asks for no such promise.
+    const eventual = await http(cut.url, 'POST', `${COLLECTIONS}/${id}/get`, { ids: ['before'] }, { 'x-chroma-ha-consistency': 'eventual' });
+    expect(eventual.status, eventual.text).toBe(200);
+    expect(eventual.json.ids).toEqual(['before']);
+    expect((await status(first)).lease.held).toBe(true);
+
+    await proxy.restore();
+    await waitFor('the cut gateway to read the other\'s write once the store is back', async () => {
+      const r = await http(cut.url, 'POST', `${COLLECTIONS}/${id}/get`, { ids: ['during'] });
+      return r.status === 200 && r.json.ids[0] === 'during';
+    }, 20_000, 100);
+    await waitStatusInSync(first.url);
+    for (const node of nodes) expect((await recordsOnNode(node.url, 'partitioned'))!.map((r) => r.id), node.url).toEqual(['before', 'during']);
   });
 });
