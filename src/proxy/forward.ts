@@ -35,6 +35,10 @@ export interface ForwardPlan {
 
 export { NODE_HEADER };
 
+/** Stands in for a node's down signal when a request must not be withdrawn: never aborted. */
+const NEVER = new Cancellation();
+NEVER.setMaxListeners(0);
+
 /** The client's side of one forwarded request: cancels the upstream request if the client goes away first. */
 class ClientLink {
   readonly gone = new Cancellation();
@@ -71,7 +75,8 @@ export async function forward(req: IncomingMessage, res: ServerResponse, plan: F
     const attempt = new Cancellation();
     const onClientGone = () => attempt.abort();
     let nodeMarkedDown = false;
-    const nodeDown = node.untilDown;
+    // Not for an unlogged write passed through to the primary (ALLOW_UNKNOWN_WRITES): it may have arrived.
+    const nodeDown = plan.routeClass !== 'passthrough' || plan.method === 'GET' ? node.untilDown : NEVER;
     const onNodeDown = () => {
       nodeMarkedDown = true;
       attempt.abort();
