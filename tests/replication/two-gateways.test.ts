@@ -1,8 +1,8 @@
 // Two gateways as separate processes on one PostgreSQL log, in front of the same Chroma nodes. One holds the
 // applier lease and applies the log; the other accepts every request, appends writes and learns their
-// outcomes from the store. Shown here: concurrent writers through both agree with the log on every node;
-// a kill -9 of the leaseholder under load is taken over within the lease period with nothing acknowledged
-// lost; a kill -9 of the primary under writes through both gives exactly one promotion that both gateways
+// outcomes from the store. Shown here: concurrent writers through both (three rounds of seeds) agree with the
+// log on every node; a kill -9 of the leaseholder under load is taken over within the lease period with nothing
+// acknowledged lost; a kill -9 of the primary under writes through both gives exactly one promotion that both gateways
 // follow, with nothing acknowledged lost; a gateway without the lease cut from PostgreSQL refuses writes and
 // strong reads (503) rather than answer from a view it cannot show is current.
 import { afterEach, describe, expect, it } from 'vitest';
@@ -68,11 +68,22 @@ describe('two gateways on one PostgreSQL log', () => {
     expect(created.status, created.text).toBe(200);
     const id = created.json.id as string;
     expect((await http(first.url, 'GET', `${COLLECTIONS}/shared`)).json.id).toBe(id);
-    const acknowledged = (
-      await Promise.all([writer(first, id, 'a', 30, 1), writer(first, id, 'b', 30, 2), writer(second, id, 'c', 30, 3), writer(second, id, 'd', 30, 4)])
-    ).flat();
-    await waitStatusInSync(first.url);
-    await expectNodesMatchLog(nodes, databaseUrl, id, 'shared', acknowledged);
+    // Several seeds, one after the other on the same collection: each round is checked before the next starts.
+    const acknowledged: string[] = [];
+    for (const round of [0, 1, 2]) {
+      const seed = 1 + round * 4;
+      const ops = 20;
+      acknowledged.push(
+        ...(await Promise.all([
+          writer(first, id, `a${round}`, ops, seed),
+          writer(first, id, `b${round}`, ops, seed + 1),
+          writer(second, id, `c${round}`, ops, seed + 2),
+          writer(second, id, `d${round}`, ops, seed + 3),
+        ])).flat(),
+      );
+      await waitStatusInSync(first.url);
+      await expectNodesMatchLog(nodes, databaseUrl, id, 'shared', acknowledged);
+    }
     // The gateway without the lease learned the outcomes and positions too.
     await waitStatusInSync(second.url);
 
