@@ -105,16 +105,20 @@ describe('two gateways on one PostgreSQL log', () => {
     await waitFor('some writes through the second gateway', async () => (await status(second)).log.committedHead > 10);
     await first.kill();
     const killedAt = Date.now();
-    await waitFor('the second gateway to take the lease', async () => {
+    const taken = await waitFor('the second gateway to take the lease', async () => {
       const s = (await status(second)).lease;
-      return s.holder === s.gateway;
+      return s.holder === s.gateway ? s : null;
     }, 30_000, 20);
     const takeoverMs = Date.now() - killedAt;
     expect(takeoverMs).toBeLessThan(LEASE_TTL_MS + LEASE_RENEW_MS + 1_000);
+    // Taken from an expired lease: /status shows until when it waits for the killed gateway's requests to end.
+    expect(taken.held).toBe(false);
+    expect(Date.parse(taken.graceUntil)).toBeGreaterThan(Date.now());
     // It sends once the killed gateway's requests are surely over: one lease period after its lease expired.
     await waitFor('the second gateway to start applying', async () => (await status(second)).lease.held, 30_000, 20);
     const applyingMs = Date.now() - killedAt;
     console.log(`after kill -9 of the leaseholder: lease taken over in ${takeoverMs} ms, applying after ${applyingMs} ms`);
+    expect(applyingMs).toBeGreaterThanOrEqual(LEASE_TTL_MS);
     expect(applyingMs).toBeLessThan(2 * LEASE_TTL_MS + LEASE_RENEW_MS + 1_000);
     const before = (await status(second)).log.committedHead;
     await waitFor('writes to make progress under the new leaseholder', async () => (await status(second)).log.committedHead >= before + 10);
