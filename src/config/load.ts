@@ -67,6 +67,8 @@ export interface GatewayConfig {
   shutdownTimeoutMs: number;
   logRetentionEntries: number;
   logRetentionMs: number;
+  leasePeriodMs: number;
+  leaseRenewMs: number;
 }
 
 export function loadGatewayConfig(env: Env): GatewayConfig {
@@ -85,6 +87,12 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
   const nodes = urls.map((raw, i) => nodeConfig(raw, i, priorities?.[i], nodeToken));
   const clientTokens = get<string[]>(s.CLIENT_AUTH_CREDENTIALS);
   const ms = (setting: Setting) => Math.round(get<number>(setting)! * 1000);
+  const leasePeriodMs = ms(s.LEASE_PERIOD);
+  const leaseRenewMs = ms(s.LEASE_RENEW_INTERVAL);
+  if (leaseRenewMs * 3 > leasePeriodMs) {
+    // Two renewals may fail (a slow store, a pause) before the lease lapses under a gateway that is alive.
+    throw new ConfigError(`LEASE_RENEW_INTERVAL=${leaseRenewMs / 1000} is more than a third of LEASE_PERIOD=${leasePeriodMs / 1000}: renew at least three times per period`);
+  }
   return {
     port: get<number>(s.PORT)!,
     host: get<string>(s.HOST)!,
@@ -112,6 +120,8 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
     shutdownTimeoutMs: ms(s.SHUTDOWN_TIMEOUT),
     logRetentionEntries: get<number>(s.LOG_RETENTION_ENTRIES)!,
     logRetentionMs: ms(s.LOG_RETENTION_SECONDS),
+    leasePeriodMs,
+    leaseRenewMs,
   };
 }
 
