@@ -1,7 +1,7 @@
 // A Chroma node as the gateway sees it at run time: its configuration, connection pool, health,
 // role and replication position. Other modules read and change these fields; only this shape is shared.
 import type { NodeConfig } from '../config/load.js';
-import { NodeClient } from '../upstream/node-client.js';
+import { Cancellation, NodeClient } from '../upstream/node-client.js';
 
 export type Health = 'unknown' | 'up' | 'down';
 export type Role = 'primary' | 'replica';
@@ -33,6 +33,7 @@ export class ClusterNode {
   drained = false;
   lifecycleReason: string | null = null;
   inFlight = 0;
+  private downSignal = ClusterNode.newDownSignal();
 
   constructor(
     readonly config: NodeConfig,
@@ -56,5 +57,27 @@ export class ClusterNode {
   }
   get isMember(): boolean {
     return this.lifecycle === 'member';
+  }
+
+  /**
+   * Aborted when the node is next marked down: a read waiting on it gives up and goes to another node
+   * instead of waiting out REQUEST_TIMEOUT (proxy/forward.ts).
+   */
+  get untilDown(): Cancellation {
+    return this.downSignal;
+  }
+
+  /** Called by the health checker, the one writer of `health`, when it marks the node down. */
+  markedDown(): void {
+    const signal = this.downSignal;
+    this.downSignal = ClusterNode.newDownSignal();
+    signal.abort();
+  }
+
+  private static newDownSignal(): Cancellation {
+    // One listener per read in flight on the node: hundreds under load are expected, not a leak.
+    const c = new Cancellation();
+    c.setMaxListeners(0);
+    return c;
   }
 }

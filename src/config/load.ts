@@ -71,6 +71,8 @@ export interface GatewayConfig {
   antiEntropyIntervalMs: number;
   /** 0: verify reads unpaced. */
   verifyRecordsPerSecond: number;
+  leasePeriodMs: number;
+  leaseRenewMs: number;
 }
 
 export function loadGatewayConfig(env: Env): GatewayConfig {
@@ -89,6 +91,12 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
   const nodes = urls.map((raw, i) => nodeConfig(raw, i, priorities?.[i], nodeToken));
   const clientTokens = get<string[]>(s.CLIENT_AUTH_CREDENTIALS);
   const ms = (setting: Setting) => Math.round(get<number>(setting)! * 1000);
+  const leasePeriodMs = ms(s.LEASE_PERIOD);
+  const leaseRenewMs = ms(s.LEASE_RENEW_INTERVAL);
+  if (leaseRenewMs * 3 > leasePeriodMs) {
+    // Two renewals may fail (a slow store, a pause) before the lease lapses under a gateway that is alive.
+    throw new ConfigError(`LEASE_RENEW_INTERVAL=${leaseRenewMs / 1000} is more than a third of LEASE_PERIOD=${leasePeriodMs / 1000}: renew at least three times per period`);
+  }
   return {
     port: get<number>(s.PORT)!,
     host: get<string>(s.HOST)!,
@@ -118,6 +126,8 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
     logRetentionMs: ms(s.LOG_RETENTION_SECONDS),
     antiEntropyIntervalMs: ms(s.ANTI_ENTROPY_INTERVAL),
     verifyRecordsPerSecond: get<number>(s.VERIFY_RECORDS_PER_SECOND)!,
+    leasePeriodMs,
+    leaseRenewMs,
   };
 }
 

@@ -213,6 +213,19 @@ export const gatewaySettings = {
     default: '0',
     schema: z.coerce.number().min(0, 'must be 0 (no limit) or a positive number of records per second'),
   },
+  LEASE_PERIOD: {
+    env: 'LEASE_PERIOD',
+    description:
+      'Seconds an applier lease lasts without a renewal (several gateways on one PostgreSQL log: only the holder applies the log and changes roles). A gateway killed with -9 is taken over after at most this, plus the rest of its requests\' time bound; every request a holder sends to a node is bounded by this period and aborted when the lease lapses.',
+    default: '5',
+    schema: seconds,
+  },
+  LEASE_RENEW_INTERVAL: {
+    env: 'LEASE_RENEW_INTERVAL',
+    description: 'Seconds between renewals of the applier lease; at most a third of LEASE_PERIOD, so one lost renewal does not lose the lease.',
+    default: '1',
+    schema: seconds,
+  },
   SHUTDOWN_TIMEOUT: {
     env: 'SHUTDOWN_TIMEOUT',
     description: 'Seconds the gateway waits for in-flight requests on SIGTERM before closing connections.',

@@ -95,7 +95,7 @@ export class Gateway {
       events,
       logger,
     );
-    const lease = new LeaseKeeper(store, id, logger);
+    const lease = new LeaseKeeper(store, id, logger, { ttlMs: config.leasePeriodMs, renewMs: config.leaseRenewMs });
     const follower = new LogFollower({ store, log, catalog, cluster, lease, logger }, state.pendingSeqs.length > 0 ? state.pendingSeqs[0]! - 1 : state.head);
     const failover = new FailoverCoordinator({ cluster, log, store, events, logger, primaryLane, lease });
     failover.restore(await store.readRoles());
@@ -175,6 +175,7 @@ export class Gateway {
           requestTimeoutMs: config.requestTimeoutMs,
           spotCheck,
           lease,
+          leasePeriodMs: config.leasePeriodMs,
           onStaleEpoch: () => void failover.evaluate(),
         }),
     ));
@@ -197,7 +198,12 @@ export class Gateway {
     this.server.endpoint('/status', async (_req, res) => {
       sendJson(res, 200, await gatewayStatus(cluster, log, this.store, this.startedAt, { control: { roles: this.failover, lease: this.lease }, lifecycle: this.lifecycle, compactor: this.compactor, antiEntropy: this.antiEntropy }));
     });
-    const metrics = new GatewayMetrics({ cluster, log, store: this.store, events, startedAt: this.startedAt, httpServer: this.server.server, lifecycle: this.lifecycle, compactor: this.compactor, antiEntropy: this.antiEntropy });
+    const metrics = new GatewayMetrics({
+      cluster,
+      events,
+      httpServer: this.server.server,
+      status: () => gatewayStatus(cluster, log, this.store, this.startedAt, { lifecycle: this.lifecycle, compactor: this.compactor, antiEntropy: this.antiEntropy }),
+    });
     this.server.endpoint('/metrics', metrics.handler);
     this.lease.onChange((held) => {
       // A gateway that lost the lease must not finish sending what it started; the new holder decides it.

@@ -106,6 +106,8 @@ export async function gatewayStatus(
         held: leaseView.held,
         holder: leaseView.holder,
         expiresAt: leaseView.held ? new Date(leaseView.expiresAt).toISOString() : null,
+        // Taken over from an expired lease: the predecessor's requests may still be in flight until then.
+        graceUntil: leaseView.graceUntil ? new Date(leaseView.graceUntil).toISOString() : null,
       },
     nodes,
     antiEntropy: antiEntropy && antiEntropyJson(antiEntropy),

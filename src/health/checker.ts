@@ -154,6 +154,7 @@ export class HealthChecker {
     const from = node.health;
     node.health = to;
     node.healthSince = Date.now();
+    if (to === 'down') node.markedDown();
     const entry = { node: node.name, from, to, reason };
     if (to === 'down') this.log.warn(entry, `node ${node.name} is down`);
     else this.log.info(entry, `node ${node.name} is ${to}`);

@@ -1,31 +1,22 @@
 // The gateway's GET /metrics (Prometheus text format, prom-client). Counters and histograms are fed by the
 // gateway's event bus (requests, upstream errors, retries, failovers, health changes, divergence); gauges
-// are read from the cluster, the log and the store at scrape time, through the same code that builds
-// /status. One Registry per gateway, never the global one: tests run several gateways in one process.
+// are read at scrape time from the gateway's /status (given as a function, so metrics does not import the
+// gateway that imports it). One Registry per gateway, never the global one: tests run several gateways in one process.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Cluster } from '../cluster/cluster.js';
 import type { ClusterEventBus } from '../cluster/events.js';
-import type { ReplicationLog } from '../replication/log.js';
-import type { ReplicationStore } from '../store/types.js';
-import type { NodeLifecycle } from '../replication/lifecycle.js';
-import type { LogCompactor } from '../replication/compaction.js';
-import type { AntiEntropy } from '../replication/anti-entropy.js';
-import { gatewayStatus } from '../gateway/status.js';
+import type { GatewayStatus } from '../status/schema.js';
 import { VERSION } from '../version.js';
 import { renderWithProcessMetrics } from './process-metrics.js';
 
 export interface GatewayMetricsSources {
   cluster: Cluster;
-  log: ReplicationLog;
-  store: ReplicationStore;
   events: ClusterEventBus;
-  startedAt: number;
   /** The gateway's HTTP server, to count requests in flight from arrival to the end of the response. */
   httpServer: Server;
-  lifecycle?: NodeLifecycle;
-  compactor?: LogCompactor;
-  antiEntropy?: AntiEntropy;
+  /** What GET /status shows now: the gauges are read from it. */
+  status: () => Promise<GatewayStatus>;
 }
 
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -82,8 +73,7 @@ export class GatewayMetrics {
   };
 
   private async refresh(): Promise<void> {
-    const { cluster, log, store, startedAt, lifecycle, compactor, antiEntropy } = this.src;
-    const status = await gatewayStatus(cluster, log, store, startedAt, { lifecycle, compactor, antiEntropy });
+    const status = await this.src.status();
     const g = this.g;
     for (const gauge of [g.role, g.syncState]) gauge.reset();
     for (const n of status.nodes) {

@@ -1,9 +1,12 @@
 // Sends a read to a node chosen by the read router, streaming the answer back. A request that fails
 // on a connection error is retried once on another eligible node (reads are idempotent); a timeout is
-// answered 504 rather than retried, so a hung node costs a client one timeout, not two.
-// This is the gateway's hot path: per request it allocates one Cancellation and one 'close' listener,
-// and pipes the answer without stream.pipeline (whose internal AbortController builds a DOMException,
-// stack trace included, every time a pipe completes).
+// answered 504 rather than retried, so a hung node costs a client one timeout, not two. A read still
+// waiting for a node's answer when the health checker marks that node down is cancelled and sent to another
+// eligible node at once (a hung replica costs its readers the time to detect it, not REQUEST_TIMEOUT); once
+// the answer has started streaming it is the client's.
+// This is the gateway's hot path: per attempt it allocates one Cancellation and three listeners ('close' on
+// the response, the client's and the node's cancellation), and pipes the answer without stream.pipeline
+// (whose internal AbortController builds a DOMException, stack trace included, every time a pipe completes).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClusterNode } from '../cluster/node.js';
 import type { ClusterEventBus } from '../cluster/events.js';
@@ -32,6 +35,10 @@ export interface ForwardPlan {
 
 export { NODE_HEADER };
 
+/** Stands in for a node's down signal when a request must not be withdrawn: never aborted. */
+const NEVER = new Cancellation();
+NEVER.setMaxListeners(0);
+
 /** The client's side of one forwarded request: cancels the upstream request if the client goes away first. */
 class ClientLink {
   readonly gone = new Cancellation();
@@ -53,13 +60,30 @@ export async function forward(req: IncomingMessage, res: ServerResponse, plan: F
   const link = new ClientLink(res);
   const headers = upstreamHeaders(req.headers);
   const body = plan.body && plan.body.length > 0 ? plan.body : null;
-  for (let attempt = 0; attempt < 2; attempt++) {
+  let connectionFailures = 0;
+  /** The node a previous attempt was withdrawn from because it was marked down. */
+  let markedDown: string | null = null;
+  while (connectionFailures < 2) {
     const node = await plan.pick(tried);
     if (!node) {
+      if (markedDown) throw errors.upstream(markedDown, 'the node was marked down while the request waited for it, and no other node is eligible');
       if (tried.size > 0) throw errors.upstream([...tried].map((n) => n.name).join(', '), 'connection failed and no other node is eligible');
       throw errors.noNode(plan.noNodeMessage);
     }
     tried.add(node);
+    // The attempt ends when the client goes away, or (until the answer starts) when the node is marked down.
+    const attempt = new Cancellation();
+    const onClientGone = () => attempt.abort();
+    let nodeMarkedDown = false;
+    // Not for an unlogged write passed through to the primary (ALLOW_UNKNOWN_WRITES): it may have arrived.
+    const nodeDown = plan.routeClass !== 'passthrough' || plan.method === 'GET' ? node.untilDown : NEVER;
+    const onNodeDown = () => {
+      nodeMarkedDown = true;
+      attempt.abort();
+    };
+    link.gone.once('abort', onClientGone);
+    nodeDown.once('abort', onNodeDown);
+    if (link.gone.aborted) attempt.abort();
     let upstream: UpstreamResponse;
     node.inFlight++;
     try {
@@ -69,22 +93,33 @@ export async function forward(req: IncomingMessage, res: ServerResponse, plan: F
         headers,
         body,
         timeoutMs: deps.requestTimeoutMs,
-        signal: link.gone,
+        signal: attempt,
       });
     } catch (err) {
       node.inFlight--;
+      link.gone.removeListener('abort', onClientGone);
       if (!(err instanceof UpstreamError)) throw err;
+      if (err.kind === 'aborted' && nodeMarkedDown && !link.gone.aborted) {
+        // The health checker already counted the failure that marked it down.
+        markedDown = node.name;
+        deps.events.emit('retry', { from: node.name, to: '?', routeClass: plan.routeClass });
+        continue;
+      }
       if (err.kind === 'aborted') throw errors.clientGone();
       deps.events.emit('upstream-error', { node: node.name, kind: err.kind });
       deps.health.reportFailure(node, err.message);
       if (err.kind === 'timeout') throw errors.timeout(node.name, deps.requestTimeoutMs);
       deps.events.emit('retry', { from: node.name, to: '?', routeClass: plan.routeClass });
+      connectionFailures++;
       continue;
+    } finally {
+      nodeDown.removeListener('abort', onNodeDown);
     }
     try {
       await relay(upstream, res, node, plan, link);
     } finally {
       node.inFlight--;
+      link.gone.removeListener('abort', onClientGone);
     }
     return node;
   }

@@ -30,6 +30,11 @@ export interface ApplierDeps {
   requestTimeoutMs: number;
   /** Only the gateway holding the applier lease applies anything. */
   lease: ApplierLease;
+  /**
+   * LEASE_PERIOD: no request to a node outlives it (and the gateway aborts them all when the lease lapses), so a
+   * gateway taking over an expired lease knows when this one's requests are over (lease-grace.ts).
+   */
+  leasePeriodMs: number;
   /** The store refused an outcome because the epoch moved on: another gateway changed roles. */
   onStaleEpoch: () => void;
   /** Attempts at an entry the node answers with an error before the node is declared diverged. */
@@ -336,7 +341,7 @@ export class NodeApplier {
       const result = await applyEntry(entry, mode, {
         node: this.node,
         catalog: this.deps.catalog,
-        timeoutMs: this.deps.requestTimeoutMs,
+        timeoutMs: Math.min(this.deps.requestTimeoutMs, this.deps.leasePeriodMs),
         signal: controller.signal,
         clientHeaders,
       });

@@ -28,7 +28,7 @@ export interface Observations {
   stored: { primaryId: string | null; epoch: number };
   committedHead: number;
   /** Whether this gateway holds the applier lease, and until when (ms) it is valid without renewal. */
-  lease: { held: boolean; holder: string | null; expiresAt: number };
+  lease: { held: boolean; holder: string | null; expiresAt: number; graceUntil?: number };
   /** When a switchover to this node last failed to complete (it could not catch up in time). */
   lastSkippedSwitchover: { nodeId: string; at: number } | null;
 }
@@ -65,6 +65,9 @@ export function decide(o: Observations): Decision {
     };
   }
 
+  if (!o.lease.held && o.lease.graceUntil !== undefined) {
+    return { action: 'none', reason: `this gateway took the applier lease over after it expired and changes no role for ${Math.max(0, o.lease.graceUntil - o.now)} ms, until the old holder's requests are surely over` };
+  }
   if (!o.lease.held) {
     return { action: 'none', reason: `this gateway does not hold the applier lease (${o.lease.holder ? `held by ${o.lease.holder}` : 'unheld'}); only the leaseholder changes roles` };
   }

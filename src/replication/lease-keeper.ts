@@ -2,20 +2,25 @@
 // period, and gives it up on a clean shutdown so a successor need not wait for it to expire. The lease is
 // valid locally until (time the renewal was sent + TTL): never later than the store's own expiry, so this
 // gateway stops applying before any other gateway can take over. With SQLite the same code runs against
-// the local file, where the single gateway always holds it.
+// the local file, where the single gateway always holds it. A lease taken over after it expired under
+// another gateway counts as held only once that gateway's requests are surely over (lease-grace.ts).
 import type { Logger } from '../log/logger.js';
 import type { ReplicationStore } from '../store/types.js';
 import type { ApplierLease, LeaseView } from './lease.js';
+import { takeoverGrace } from './lease-grace.js';
 
+/** LEASE_PERIOD and LEASE_RENEW_INTERVAL (src/config/settings.ts), in ms. */
 export interface LeaseTiming {
   ttlMs: number;
   renewMs: number;
 }
 
-export const DEFAULT_LEASE_TIMING: LeaseTiming = { ttlMs: 5_000, renewMs: 1_000 };
-
 export class LeaseKeeper implements ApplierLease {
   private expiresAt = 0;
+  /** Taken over from an expired lease: not held (nothing is sent) before this time. */
+  private activeFrom = 0;
+  private graceTimer: NodeJS.Timeout | null = null;
+  private lastTakeover: { at: number; waitMs: number; reason: string } | null = null;
   private holder: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private lapse: NodeJS.Timeout | null = null;
@@ -28,7 +33,7 @@ export class LeaseKeeper implements ApplierLease {
     private readonly store: ReplicationStore,
     readonly gatewayId: string,
     private readonly logger: Logger,
-    private readonly timing: LeaseTiming = DEFAULT_LEASE_TIMING,
+    private readonly timing: LeaseTiming,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -41,6 +46,7 @@ export class LeaseKeeper implements ApplierLease {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     if (this.lapse) clearTimeout(this.lapse);
+    if (this.graceTimer) clearTimeout(this.graceTimer);
     this.timer = null;
     await this.renewing;
     if (this.expiresAt > 0) await this.store.releaseLease(this.gatewayId).catch(() => undefined);
@@ -54,7 +60,13 @@ export class LeaseKeeper implements ApplierLease {
   }
 
   isHeld(): boolean {
-    return this.clock() < this.expiresAt;
+    const now = this.clock();
+    return now < this.expiresAt && now >= this.activeFrom;
+  }
+
+  /** The last time this gateway took the lease from another one, how long it waited before sending, and why. */
+  takeover(): { at: number; waitMs: number; reason: string } | null {
+    return this.lastTakeover;
   }
 
   sharedWithOthers(): boolean {
@@ -63,7 +75,8 @@ export class LeaseKeeper implements ApplierLease {
 
   view(): LeaseView {
     const held = this.isHeld();
-    return { held, holder: held ? this.gatewayId : this.holder, expiresAt: held ? this.expiresAt : 0 };
+    const graceUntil = !held && this.clock() < this.activeFrom && this.activeFrom < this.expiresAt ? this.activeFrom : undefined;
+    return { held, holder: held ? this.gatewayId : this.holder, expiresAt: held ? this.expiresAt : 0, ...(graceUntil ? { graceUntil } : {}) };
   }
 
   private renew(): Promise<void> {
@@ -74,10 +87,12 @@ export class LeaseKeeper implements ApplierLease {
   private async attempt(): Promise<void> {
     const sentAt = this.clock();
     try {
-      const { holder, expiresInMs } = await this.store.acquireLease(this.gatewayId, this.timing.ttlMs);
+      const { holder, expiresInMs, expiredPredecessor } = await this.store.acquireLease(this.gatewayId, this.timing.ttlMs);
       this.holder = holder || null;
       if (holder && holder !== this.gatewayId) this.sawOther = true;
+      const tookNow = holder === this.gatewayId && this.expiresAt <= sentAt;
       this.expiresAt = holder === this.gatewayId ? sentAt + this.timing.ttlMs : 0;
+      if (tookNow) this.beginHolding(sentAt, expiredPredecessor);
       if (this.lapse) clearTimeout(this.lapse);
       if (this.expiresAt > 0) {
         // Tell the appliers the moment the lease lapses, should no renewal get through before then.
@@ -92,6 +107,22 @@ export class LeaseKeeper implements ApplierLease {
       this.logger.warn({ err: (err as Error).message }, 'could not renew the applier lease');
     }
     this.check();
+  }
+
+  /** Took the lease (it was not ours a moment ago): sends nothing until the predecessor's requests are over. */
+  private beginHolding(sentAt: number, predecessor: { holder: string; expiredAgoMs: number } | undefined): void {
+    if (predecessor) this.sawOther = true;
+    const grace = takeoverGrace(
+      predecessor ? { took: 'expired', expiredAgoMs: predecessor.expiredAgoMs, sendBoundMs: this.timing.ttlMs } : { took: 'released', sendBoundMs: this.timing.ttlMs },
+    );
+    this.activeFrom = sentAt + grace.waitMs;
+    if (predecessor || grace.waitMs > 0) {
+      this.lastTakeover = { at: sentAt, waitMs: grace.waitMs, reason: grace.reason };
+      this.logger.warn({ gateway: this.gatewayId, predecessor: predecessor?.holder, waitMs: grace.waitMs }, `took the applier lease over: ${grace.reason}`);
+    }
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = grace.waitMs > 0 ? setTimeout(() => this.check(), Math.max(0, this.activeFrom - this.clock()) + 1) : null;
+    this.graceTimer?.unref();
   }
 
   /** Reports a change of holding, including a lease that lapsed between two renewals. */

@@ -9,6 +9,8 @@ export interface LeaseView {
   holder: string | null;
   /** Until when (local clock, ms) this gateway's lease is valid without a renewal; 0 when not held. */
   expiresAt: number;
+  /** This gateway took the lease over after it expired elsewhere and sends nothing until then (local clock, ms). */
+  graceUntil?: number;
 }
 
 export interface ApplierLease {

@@ -66,8 +66,11 @@ export const gatewayStatusSchema = z.object({
   }),
   /** The failover coordinator's last decision and last action, each with its reason. */
   decision: z.object({ last: decisionSchema.nullable(), lastAction: decisionSchema.nullable() }).optional(),
-  /** The applier lease: this gateway's id, whether it holds the lease, and who does. */
-  lease: z.object({ gateway: z.string(), held: z.boolean(), holder: z.string().nullable(), expiresAt: iso.nullable() }).optional(),
+  /**
+   * The applier lease: this gateway's id, whether it holds the lease, and who does. graceUntil: this gateway
+   * took the lease over after it expired elsewhere and starts sending then (replication/lease-grace.ts).
+   */
+  lease: z.object({ gateway: z.string(), held: z.boolean(), holder: z.string().nullable(), expiresAt: iso.nullable(), graceUntil: iso.nullable().optional() }).optional(),
   nodes: z.array(nodeStatusSchema).min(1),
   /** Background verify-and-repair (ANTI_ENTROPY_INTERVAL; intervalSeconds 0 when off) and its last pass. */
   antiEntropy: z

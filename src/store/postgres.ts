@@ -13,6 +13,7 @@ import type {
   Promotion,
   ReplicationStore,
   StoredState,
+  LeaseClaim,
 } from './types.js';
 import { addedColumns, INITIAL_EPOCH, SCHEMA_POSTGRES } from './schema.js';
 import {
@@ -125,23 +126,31 @@ export class PostgresStore implements ReplicationStore {
     });
   }
 
-  async acquireLease(holder: string, ttlMs: number): Promise<{ holder: string; expiresInMs: number }> {
-    // PostgreSQL's clock decides expiry, so gateways on different machines agree on it.
+  async acquireLease(holder: string, ttlMs: number): Promise<LeaseClaim> {
+    // PostgreSQL's clock decides expiry, so gateways on different machines agree on it. \`before\` reads the
+    // row as this statement found it (a CTE sees the snapshot before the upsert): whose lease this replaced.
     const r = await this.pool.query(
       `WITH now_ms AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS t),
+       before AS (SELECT holder, expires_at FROM applier_lease WHERE name = 'applier'),
        taken AS (
          INSERT INTO applier_lease (name, holder, expires_at) SELECT 'applier', $1, t + $2 FROM now_ms
          ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
          WHERE applier_lease.holder = excluded.holder OR applier_lease.expires_at < (SELECT t FROM now_ms)
          RETURNING holder, expires_at)
-       SELECT holder, expires_at - (SELECT t FROM now_ms) AS left_ms FROM taken
+       SELECT holder, expires_at - (SELECT t FROM now_ms) AS left_ms,
+              (SELECT holder FROM before) AS before_holder, (SELECT t FROM now_ms) - (SELECT expires_at FROM before) AS expired_ago_ms
+         FROM taken
        UNION ALL
-       SELECT holder, expires_at - (SELECT t FROM now_ms) FROM applier_lease WHERE name = 'applier' AND NOT EXISTS (SELECT 1 FROM taken)`,
+       SELECT holder, expires_at - (SELECT t FROM now_ms), NULL, NULL FROM applier_lease WHERE name = 'applier' AND NOT EXISTS (SELECT 1 FROM taken)`,
       [holder, ttlMs],
     );
     // Empty only when another gateway's first insert committed after this statement's snapshot: not ours.
     const row = r.rows[0] as Row | undefined;
-    return { holder: String(row?.holder ?? ''), expiresInMs: Number(row?.left_ms ?? 0) };
+    const claim: LeaseClaim = { holder: String(row?.holder ?? ''), expiresInMs: Number(row?.left_ms ?? 0) };
+    if (row?.before_holder != null && row.before_holder !== holder) {
+      claim.expiredPredecessor = { holder: String(row.before_holder), expiredAgoMs: Number(row.expired_ago_ms) };
+    }
+    return claim;
   }
 
   async releaseLease(holder: string): Promise<void> {

@@ -15,6 +15,7 @@ import type {
   Promotion,
   ReplicationStore,
   StoredState,
+  LeaseClaim,
 } from './types.js';
 import { addedColumns, INITIAL_EPOCH, SCHEMA_SQLITE } from './schema.js';
 import {
@@ -125,7 +126,7 @@ export class SqliteStore implements ReplicationStore {
     }).immediate();
   }
 
-  async acquireLease(holder: string, ttlMs: number): Promise<{ holder: string; expiresInMs: number }> {
+  async acquireLease(holder: string, ttlMs: number): Promise<LeaseClaim> {
     // A SQLite log belongs to the one gateway that opened it: the lease is always its own, at once after a
     // restart too (a predecessor killed with -9 never holds it against its successor).
     this.db

@@ -145,6 +145,17 @@ export interface LogStats {
   oldest: number | null;
 }
 
+/** The applier lease after an acquire attempt. */
+export interface LeaseClaim {
+  holder: string;
+  expiresInMs: number;
+  /**
+   * Set when this attempt took the lease over from another gateway whose lease had expired (not released):
+   * that gateway and how many ms ago (store clock) its lease expired. Requests it sent may still be in flight.
+   */
+  expiredPredecessor?: { holder: string; expiredAgoMs: number };
+}
+
 export interface ReplicationStore {
   readonly kind: 'sqlite' | 'postgres';
   init(): Promise<void>;
@@ -169,7 +180,7 @@ export interface ReplicationStore {
    * Takes the applier lease for `holder` for ttlMs (by the store's clock) if it is free, expired or already
    * theirs. Returns who holds it afterwards and in how many ms (by the store's clock) their lease expires.
    */
-  acquireLease(holder: string, ttlMs: number): Promise<{ holder: string; expiresInMs: number }>;
+  acquireLease(holder: string, ttlMs: number): Promise<LeaseClaim>;
   /** Gives the lease up at once (a clean shutdown), if `holder` still has it. */
   releaseLease(holder: string): Promise<void>;
   /** Moves a node's position past entries that do not concern it (rejected, aborted, not held). */

@@ -32,6 +32,8 @@ describe('loadGatewayConfig', () => {
       dataDir: './data',
       logLevel: 'info',
       shutdownTimeoutMs: 10_000,
+      leasePeriodMs: 5_000,
+      leaseRenewMs: 1_000,
     });
     expect(c.databaseUrl).toBeUndefined();
     expect(c.adminToken).toBeUndefined();
@@ -124,5 +126,13 @@ describe('loadGatewayConfig', () => {
       expect(err.message).toMatch(/^(PRIMARY_URL|REPLICA_URL|DATABASE_URL|ADMIN_TOKEN)/);
       expect(err.message).not.toContain('hunter2');
     }
+  });
+
+  it('refuses a lease renewed less than three times per period, naming both variables', () => {
+    expect(configError({ PRIMARY_URL: PRIMARY, LEASE_PERIOD: '3', LEASE_RENEW_INTERVAL: '1.5' }).message).toBe(
+      'LEASE_RENEW_INTERVAL=1.5 is more than a third of LEASE_PERIOD=3: renew at least three times per period',
+    );
+    expect(configError({ PRIMARY_URL: PRIMARY, LEASE_PERIOD: '0' }).message).toBe('LEASE_PERIOD="0" is invalid: must be a positive number of seconds');
+    expect(loadGatewayConfig({ PRIMARY_URL: PRIMARY, LEASE_PERIOD: '3', LEASE_RENEW_INTERVAL: '1' })).toMatchObject({ leasePeriodMs: 3_000, leaseRenewMs: 1_000 });
   });
 });

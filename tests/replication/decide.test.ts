@@ -61,6 +61,14 @@ describe('decide', () => {
       expect(d).toEqual({ action: 'none', reason: expect.stringMatching(/does not hold the applier lease \(held by gw-2\)/) });
     });
 
+    it('changes no role while waiting out the grace after taking over an expired lease', () => {
+      const d = decide(observe({ lease: { held: false, holder: 'gw-1', expiresAt: 0, graceUntil: NOW + 2_500 } }, deadPrimary));
+      expect(d).toEqual({
+        action: 'none',
+        reason: "this gateway took the applier lease over after it expired and changes no role for 2500 ms, until the old holder's requests are surely over",
+      });
+    });
+
     it('says when nobody holds the lease', () => {
       const d = decide(observe({ lease: { held: false, holder: null, expiresAt: 0 } }, deadPrimary));
       expect(d.reason).toMatch(/\(unheld\)/);

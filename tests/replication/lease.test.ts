@@ -1,6 +1,7 @@
 // The applier lease on a real PostgreSQL store, with a short period so the test runs in about a second:
 // one keeper holds it, the other waits; when the holder loses the store its lease lapses locally before the
-// other can take it (never two holders at once), and the other takes over within the lease period.
+// other can take it (never two holders at once), and the other takes it over within the lease period, then
+// sends only after the rest of the old holder's send bound (one period after the expiry: lease-grace.ts).
 import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, waitFor } from '../helpers/cluster.js';
 import { PostgresStore } from '../../src/store/postgres.js';
@@ -41,10 +42,15 @@ describe('applier lease', () => {
     try {
       await a.store.close(); // the holder can no longer renew
       const cutAt = Date.now();
-      await waitFor('the other keeper to take the lease', () => b.k.isHeld(), 10_000, 5);
+      await waitFor('the other keeper to take the lease', () => b.k.view().holder === 'gw-b', 10_000, 5);
       const takeover = Date.now() - cutAt;
       // At most one period after the last renewal, plus a renewal tick; generous for a busy machine.
       expect(takeover).toBeLessThan(TIMING.ttlMs + TIMING.renewMs + 500);
+      expect(b.k.takeover()?.reason).toMatch(/^the predecessor's lease expired \d+ ms ago/);
+      await waitFor('the other keeper to start sending', () => b.k.isHeld(), 10_000, 5);
+      // ...and it sends only once no request of the old holder can be in flight: one period after the expiry.
+      expect(Date.now() - cutAt).toBeGreaterThanOrEqual(TIMING.ttlMs);
+      expect(Date.now() - cutAt).toBeLessThan(2 * TIMING.ttlMs + TIMING.renewMs + 500);
       expect(a.k.isHeld()).toBe(false);
       expect(changes).toEqual([false]); // told when it lapsed, not only at the next renewal
     } finally {

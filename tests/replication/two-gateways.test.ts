@@ -1,16 +1,18 @@
 // Two gateways as separate processes on one PostgreSQL log, in front of the same Chroma nodes. One holds the
 // applier lease and applies the log; the other accepts every request, appends writes and learns their
-// outcomes from the store. Shown here: concurrent writers through both agree with the log on every node;
-// a kill -9 of the leaseholder under load is taken over within the lease period with nothing acknowledged
-// lost; a kill -9 of the primary gives exactly one promotion that both gateways follow.
+// outcomes from the store. Shown here: concurrent writers through both (three rounds of seeds) agree with the
+// log on every node; a kill -9 of the leaseholder under load is taken over within the lease period with nothing
+// acknowledged lost; a kill -9 of the primary under writes through both gives exactly one promotion that both gateways
+// follow, with nothing acknowledged lost; a gateway without the lease cut from PostgreSQL refuses writes and
+// strong reads (503) rather than answer from a view it cannot show is current.
 import { afterEach, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { COLLECTIONS, Harness, PATIENT_PROBES, http, waitFor, type GatewayChild } from '../helpers/cluster.js';
 import { nodeContent, waitStatusInSync } from '../helpers/convergence.js';
-import { recordsOnNode, type RecordRow } from '../helpers/replication.js';
+import { recordsOnNode } from '../helpers/replication.js';
 import { rng } from '../../bench/lib/workload.js';
+import { committedBodies, replayLog } from '../helpers/gateways.js';
 
-/** Lease timing the gateways use (src/replication/lease-keeper.ts): takeover must happen within the TTL. */
+/** Lease timing the gateways use (LEASE_PERIOD, LEASE_RENEW_INTERVAL defaults): takeover must happen within the TTL. */
 const LEASE_TTL_MS = 5_000;
 const LEASE_RENEW_MS = 1_000;
 
@@ -34,27 +36,6 @@ describe('two gateways on one PostgreSQL log', () => {
     return { nodes, databaseUrl, env, first, second };
   }
 
-  /** The collection's committed log entries in log order, replayed as Chroma applies them. */
-  async function replayLog(databaseUrl: string, collectionId: string): Promise<RecordRow[]> {
-    const db = new pg.Client({ connectionString: databaseUrl });
-    await db.connect();
-    try {
-      const rows = (await db.query(`SELECT op, request_body FROM log_entries WHERE collection_id = $1 AND state = 'committed' AND op IN ('add', 'upsert', 'update', 'delete') ORDER BY seq`, [collectionId])).rows;
-      const records = new Map<string, RecordRow>();
-      for (const r of rows) {
-        const b = JSON.parse(Buffer.from(r.request_body).toString('utf8'));
-        (b.ids as string[]).forEach((id, i) => {
-          const row = { id, embedding: b.embeddings?.[i] ?? null, document: b.documents?.[i] ?? null, metadata: null };
-          if (r.op === 'delete') records.delete(id);
-          else if (r.op === 'upsert' || (r.op === 'add' && !records.has(id))) records.set(id, row);
-        });
-      }
-      return [...records.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-    } finally {
-      await db.end();
-    }
-  }
-
   /** A writer doing upserts, adds and deletes of a few shared ids; returns the documents acknowledged. */
   async function writer(g: GatewayChild, id: string, name: string, ops: number, seed: number, stop?: () => boolean) {
     const random = rng(seed);
@@ -76,16 +57,8 @@ describe('two gateways on one PostgreSQL log', () => {
     const expected = await replayLog(databaseUrl, id);
     for (const node of nodes) expect((await recordsOnNode(node.url, name))!.map(({ metadata: _, ...r }) => ({ ...r, metadata: null })), node.url).toEqual(expected);
     // Every acknowledged add/upsert is a committed entry of the log (present, or overwritten by a later one).
-    const db = new pg.Client({ connectionString: databaseUrl });
-    await db.connect();
-    try {
-      const bodies = (await db.query(`SELECT request_body FROM log_entries WHERE collection_id = $1 AND state = 'committed' AND request_body IS NOT NULL`, [id])).rows.map((r) =>
-        Buffer.from(r.request_body).toString('utf8'),
-      );
-      for (const doc of acknowledged) expect(bodies.some((b) => b.includes(`"${doc}"`)), doc).toBe(true);
-    } finally {
-      await db.end();
-    }
+    const bodies = await committedBodies(databaseUrl, id);
+    for (const doc of acknowledged) expect(bodies.some((b) => b.includes(`"${doc}"`)), doc).toBe(true);
   }
 
   it('keeps every node identical to the log under concurrent writers through both gateways', async () => {
@@ -95,11 +68,22 @@ describe('two gateways on one PostgreSQL log', () => {
     expect(created.status, created.text).toBe(200);
     const id = created.json.id as string;
     expect((await http(first.url, 'GET', `${COLLECTIONS}/shared`)).json.id).toBe(id);
-    const acknowledged = (
-      await Promise.all([writer(first, id, 'a', 30, 1), writer(first, id, 'b', 30, 2), writer(second, id, 'c', 30, 3), writer(second, id, 'd', 30, 4)])
-    ).flat();
-    await waitStatusInSync(first.url);
-    await expectNodesMatchLog(nodes, databaseUrl, id, 'shared', acknowledged);
+    // Several seeds, one after the other on the same collection: each round is checked before the next starts.
+    const acknowledged: string[] = [];
+    for (const round of [0, 1, 2]) {
+      const seed = 1 + round * 4;
+      const ops = 20;
+      acknowledged.push(
+        ...(await Promise.all([
+          writer(first, id, `a${round}`, ops, seed),
+          writer(first, id, `b${round}`, ops, seed + 1),
+          writer(second, id, `c${round}`, ops, seed + 2),
+          writer(second, id, `d${round}`, ops, seed + 3),
+        ])).flat(),
+      );
+      await waitStatusInSync(first.url);
+      await expectNodesMatchLog(nodes, databaseUrl, id, 'shared', acknowledged);
+    }
     // The gateway without the lease learned the outcomes and positions too.
     await waitStatusInSync(second.url);
 
@@ -121,10 +105,21 @@ describe('two gateways on one PostgreSQL log', () => {
     await waitFor('some writes through the second gateway', async () => (await status(second)).log.committedHead > 10);
     await first.kill();
     const killedAt = Date.now();
-    await waitFor('the second gateway to take the lease', async () => (await status(second)).lease.held, 30_000, 20);
+    const taken = await waitFor('the second gateway to take the lease', async () => {
+      const s = (await status(second)).lease;
+      return s.holder === s.gateway ? s : null;
+    }, 30_000, 20);
     const takeoverMs = Date.now() - killedAt;
-    console.log(`lease takeover after kill -9 of the leaseholder: ${takeoverMs} ms`);
     expect(takeoverMs).toBeLessThan(LEASE_TTL_MS + LEASE_RENEW_MS + 1_000);
+    // Taken from an expired lease: /status shows until when it waits for the killed gateway's requests to end.
+    expect(taken.held).toBe(false);
+    expect(Date.parse(taken.graceUntil)).toBeGreaterThan(Date.now());
+    // It sends once the killed gateway's requests are surely over: one lease period after its lease expired.
+    await waitFor('the second gateway to start applying', async () => (await status(second)).lease.held, 30_000, 20);
+    const applyingMs = Date.now() - killedAt;
+    console.log(`after kill -9 of the leaseholder: lease taken over in ${takeoverMs} ms, applying after ${applyingMs} ms`);
+    expect(applyingMs).toBeGreaterThanOrEqual(LEASE_TTL_MS);
+    expect(applyingMs).toBeLessThan(2 * LEASE_TTL_MS + LEASE_RENEW_MS + 1_000);
     const before = (await status(second)).log.committedHead;
     await waitFor('writes to make progress under the new leaseholder', async () => (await status(second)).log.committedHead >= before + 10);
     stop = true;
@@ -162,10 +157,15 @@ describe('two gateways on one PostgreSQL log', () => {
     await expectNodesMatchLog(nodes, databaseUrl, id, 'rolling', acknowledged);
   });
 
-  it('promotes exactly once when the primary is killed, and both gateways route to the new primary', async () => {
-    const { nodes, first, second } = await setup(2);
+  it('promotes exactly once when the primary is killed under writes through both gateways, losing nothing', async () => {
+    const { nodes, databaseUrl, first, second } = await setup(2);
     const id = (await http(first.url, 'POST', COLLECTIONS, { name: 'promoted' })).json.id as string;
+    const loadedId = (await http(first.url, 'POST', COLLECTIONS, { name: 'loaded' })).json.id as string;
     await waitStatusInSync(first.url);
+    await waitFor('the second gateway to know the collection', async () => (await http(second.url, 'GET', `${COLLECTIONS}/loaded`)).status === 200);
+    let stop = false;
+    const load = Promise.all([writer(first, loadedId, 'f', 1_000, 11, () => stop), writer(second, loadedId, 's', 1_000, 12, () => stop)]);
+    await waitFor('some writes through both gateways', async () => (await status(first)).log.committedHead > 15);
     await nodes[0]!.kill();
     for (const g of [first, second]) {
       await waitFor(`${g.url} to route to the new primary`, async () => {
@@ -173,6 +173,15 @@ describe('two gateways on one PostgreSQL log', () => {
         return s.primary === 'replica-1' && s.epoch === 1;
       });
     }
+    const promotedAt = (await status(first)).log.committedHead;
+    await waitFor('writes to make progress on the new primary', async () => (await status(first)).log.committedHead >= promotedAt + 10);
+    stop = true;
+    const acknowledged = (await load).flat();
+    await waitFor('the new primary to apply every committed entry', async () => {
+      const s = await status(first);
+      return s.log.pendingWrites === 0 && s.nodes.find((n: { name: string }) => n.name === 'replica-1').appliedPosition >= s.log.committedHead;
+    });
+    await expectNodesMatchLog([nodes[1]!], databaseUrl, loadedId, 'loaded', acknowledged);
     for (const g of [second, first]) {
       const w = await http(g.url, 'POST', `${COLLECTIONS}/${id}/add`, { ids: [`via-${g.port}`], embeddings: [[1, 2, 3]] });
       expect(w.status, w.text).toBe(201);
@@ -184,6 +193,44 @@ describe('two gateways on one PostgreSQL log', () => {
     expect([s1.failovers.count, s2.failovers.count]).toEqual([1, 1]);
     expect(s1.decision.lastAction).toMatchObject({ action: 'failover', target: 'replica-1' });
     expect(s2.decision.lastAction).toMatchObject({ action: 'follow', target: 'replica-1' });
-    expect((await nodeContent(nodes[1]!.url))[0]!.records.map((r) => r.id).sort()).toEqual([`via-${first.port}`, `via-${second.port}`].sort());
+    const promoted = (await nodeContent(nodes[1]!.url)).find((c) => c.name === 'promoted')!;
+    expect(promoted.records.map((r) => r.id).sort()).toEqual([`via-${first.port}`, `via-${second.port}`].sort());
+  });
+
+  it('a gateway without the lease cut from PostgreSQL refuses writes and strong reads with 503 while the other serves on', async () => {
+    h = new Harness();
+    const nodes = await h.chromaCluster(2);
+    const direct = new URL(await h.pgDatabaseUrl());
+    const proxy = await h.tcpProxy(direct.hostname, Number(direct.port || 5432));
+    const viaProxy = new URL(direct);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    const first = await h.gatewayProcess(h.gatewayEnv(nodes, { ...PATIENT_PROBES, DATABASE_URL: direct.toString() }));
+    await waitFor('the first gateway to take the lease', async () => (await status(first)).lease.held);
+    const cut = await h.gatewayProcess(h.gatewayEnv(nodes, { ...PATIENT_PROBES, DATABASE_URL: viaProxy.toString() }));
+    const id = (await http(cut.url, 'POST', COLLECTIONS, { name: 'partitioned' })).json.id as string;
+    expect((await http(cut.url, 'POST', `${COLLECTIONS}/${id}/add`, { ids: ['before'], embeddings: [[1, 1, 1]] })).status).toBe(201);
+
+    await proxy.cut();
+    const write = await http(cut.url, 'POST', `${COLLECTIONS}/${id}/add`, { ids: ['refused'], embeddings: [[2, 2, 2]] });
+    expect(write.status, write.text).toBe(503);
+    expect(write.json.message).toMatch(/replication log store is unreachable/);
+    // The other gateway writes on: the cut one cannot know it, so it refuses a read that would have to show it...
+    expect((await http(first.url, 'POST', `${COLLECTIONS}/${id}/add`, { ids: ['during'], embeddings: [[3, 3, 3]] })).status).toBe(201);
+    const strong = await http(cut.url, 'POST', `${COLLECTIONS}/${id}/get`, { ids: ['during'] });
+    expect(strong.status, strong.text).toBe(503);
+    expect(strong.json.error).toBe('ServiceUnavailableError');
+    // ...and serves one that asks for no such promise.
+    const eventual = await http(cut.url, 'POST', `${COLLECTIONS}/${id}/get`, { ids: ['before'] }, { 'x-chroma-ha-consistency': 'eventual' });
+    expect(eventual.status, eventual.text).toBe(200);
+    expect(eventual.json.ids).toEqual(['before']);
+    expect((await status(first)).lease.held).toBe(true);
+
+    await proxy.restore();
+    await waitFor('the cut gateway to read the other\'s write once the store is back', async () => {
+      const r = await http(cut.url, 'POST', `${COLLECTIONS}/${id}/get`, { ids: ['during'] });
+      return r.status === 200 && r.json.ids[0] === 'during';
+    }, 20_000, 100);
+    await waitStatusInSync(first.url);
+    for (const node of nodes) expect((await recordsOnNode(node.url, 'partitioned'))!.map((r) => r.id), node.url).toEqual(['before', 'during']);
   });
 });
