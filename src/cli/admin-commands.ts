@@ -14,6 +14,7 @@ interface CollectionReport {
   extra: number;
   different: number;
   metadataDiffers: boolean;
+  configurationDiffers?: boolean;
   examples: string[];
 }
 interface NodeReport {
@@ -22,6 +23,9 @@ interface NodeReport {
   unavailable: string | null;
   collectionsCompared: number;
   recordsCompared: number;
+  missingTenants?: string[];
+  missingDatabases?: string[];
+  extraDatabases?: string[];
   missingCollections: string[];
   extraCollections: string[];
   collections: CollectionReport[];
@@ -104,12 +108,15 @@ function formatVerify(r: VerifyReport): string {
       continue;
     }
     out.push(`  ${n.node}: ${n.identical ? 'identical' : 'DIFFERENT'} (${n.collectionsCompared} collection(s), ${n.recordsCompared} record(s) compared)`);
+    for (const t of n.missingTenants ?? []) out.push(`    missing tenant ${t}`);
+    for (const d of n.missingDatabases ?? []) out.push(`    missing database ${d}`);
+    for (const d of n.extraDatabases ?? []) out.push(`    extra database ${d}`);
     for (const c of n.missingCollections) out.push(`    missing collection ${c}`);
     for (const c of n.extraCollections) out.push(`    extra collection ${c}`);
     for (const c of n.collections) {
       out.push(
         `    ${c.collection}: ${c.nodeCount} record(s) on ${n.node}, ${c.primaryCount} on the primary: ` +
-          `${c.missing} missing, ${c.extra} extra, ${c.different} different${c.metadataDiffers ? ', collection metadata differs' : ''}` +
+          `${c.missing} missing, ${c.extra} extra, ${c.different} different${c.metadataDiffers ? ', collection metadata differs' : ''}${c.configurationDiffers ? ', collection configuration differs' : ''}` +
           (c.examples.length > 0 ? ` (e.g. ${c.examples.join(', ')})` : ''),
       );
     }

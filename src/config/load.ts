@@ -67,6 +67,10 @@ export interface GatewayConfig {
   shutdownTimeoutMs: number;
   logRetentionEntries: number;
   logRetentionMs: number;
+  /** 0: no anti-entropy pass. */
+  antiEntropyIntervalMs: number;
+  /** 0: verify reads unpaced. */
+  verifyRecordsPerSecond: number;
   leasePeriodMs: number;
   leaseRenewMs: number;
 }
@@ -120,6 +124,8 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
     shutdownTimeoutMs: ms(s.SHUTDOWN_TIMEOUT),
     logRetentionEntries: get<number>(s.LOG_RETENTION_ENTRIES)!,
     logRetentionMs: ms(s.LOG_RETENTION_SECONDS),
+    antiEntropyIntervalMs: ms(s.ANTI_ENTROPY_INTERVAL),
+    verifyRecordsPerSecond: get<number>(s.VERIFY_RECORDS_PER_SECOND)!,
     leasePeriodMs,
     leaseRenewMs,
   };

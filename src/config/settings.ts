@@ -199,6 +199,20 @@ export const gatewaySettings = {
     default: '86400',
     schema: seconds,
   },
+  ANTI_ENTROPY_INTERVAL: {
+    env: 'ANTI_ENTROPY_INTERVAL',
+    description:
+      'Seconds between two background anti-entropy passes: the gateway holding the lease verifies every replica against the primary and repairs what differs, as `chroma-ha repair` does. It reads every record of every node once per pass (cost in docs/operations.md). 0 (the default) turns it off.',
+    default: '0',
+    schema: z.coerce.number().min(0, 'must be 0 (off) or a positive number of seconds'),
+  },
+  VERIFY_RECORDS_PER_SECOND: {
+    env: 'VERIFY_RECORDS_PER_SECOND',
+    description:
+      'Most records per second that verify, repair and anti-entropy read from the nodes (each node gets at most one of their requests at a time, in pages of 100 records). 0 (the default) means no rate limit beyond that.',
+    default: '0',
+    schema: z.coerce.number().min(0, 'must be 0 (no limit) or a positive number of records per second'),
+  },
   LEASE_PERIOD: {
     env: 'LEASE_PERIOD',
     description:

@@ -32,6 +32,7 @@ const storeDown = error('CHA_STORE_DOWN', 503, 'ServiceUnavailableError');
 const staleView = error('CHA_STALE_VIEW', 503, 'ServiceUnavailableError');
 const writeNotApplied = error('CHA_WRITE_NOT_APPLIED', 503, 'ServiceUnavailableError');
 const writeUndecided = error('CHA_WRITE_UNDECIDED', 503, 'ServiceUnavailableError');
+const maintenanceBusy = error('CHA_MAINTENANCE_BUSY', 409, 'ConflictError');
 const timeout = error('CHA_UPSTREAM_TIMEOUT', 504, 'GatewayTimeoutError');
 const writeStillApplying = error('CHA_WRITE_STILL_APPLYING', 504, 'GatewayTimeoutError');
 
@@ -58,4 +59,7 @@ export const errors = {
   writeUndecided: (seq: number) => writeUndecided(`the replication log store is unreachable; the write (log entry ${seq}) is decided when the store returns`),
   writeNotApplied: (ms: number) => writeNotApplied(`no primary could apply the write within ${ms} ms (WRITE_TIMEOUT); it was not applied`),
   writeStillApplying: (seq: number) => writeStillApplying(`the write (log entry ${seq}) is still being applied; its outcome will be replicated when known`),
+  /** One maintenance job (verify, repair, backup, anti-entropy pass) at a time: each reads every record. */
+  maintenanceBusy: (running: string, seconds: number) =>
+    maintenanceBusy(`a ${running} has been running for ${seconds} s; only one verify, repair, backup or anti-entropy pass runs at a time: retry when it is done`),
 };

@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.js';
 import type { NodeLifecycle } from '../replication/lifecycle.js';
 import { verifyCluster, verificationReport, type VerifyDeps } from '../replication/verify.js';
 import { repairCluster, type RepairDeps } from '../replication/repair.js';
+import type { MaintenanceSlot } from '../replication/maintenance.js';
 import { redactUrl } from '../log/redact.js';
 import { streamSnapshot } from '../backup/snapshot.js';
 import { errors, HttpError, sendJson } from './errors.js';
@@ -21,12 +22,11 @@ export interface AdminDeps extends RepairDeps {
   /** How long a backup client may read nothing before its snapshot is abandoned (BACKUP_STALL_TIMEOUT). */
   backupStallTimeoutMs: number;
   leaseHeld: () => boolean;
+  /** Shared with the anti-entropy pass: one verify, repair, backup or pass at a time (409 otherwise). */
+  slot: MaintenanceSlot;
 }
 
 export class AdminApi {
-  /** One verify or repair at a time: each reads every record of every node. */
-  private running: string | null = null;
-
   constructor(private readonly deps: AdminDeps) {}
 
   readonly handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -126,14 +126,8 @@ export class AdminApi {
     return { node: node.name, drained };
   }
 
-  private async exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    if (this.running) throw new HttpError(409, 'ConflictError', `a ${this.running} is already running`);
-    this.running = what;
-    try {
-      return await fn();
-    } finally {
-      this.running = null;
-    }
+  private exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return this.deps.slot.run(what, fn);
   }
 }
 

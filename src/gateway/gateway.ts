@@ -20,6 +20,9 @@ import { Adopter } from '../replication/adopt.js';
 import { SpotChecker } from '../replication/spot-check.js';
 import { NodeLifecycle } from '../replication/lifecycle.js';
 import { LogCompactor } from '../replication/compaction.js';
+import { KnownTenants } from '../replication/tenants.js';
+import { MaintenanceSlot } from '../replication/maintenance.js';
+import { AntiEntropy } from '../replication/anti-entropy.js';
 import { ReadRouter } from '../routing/read-router.js';
 import { Mutex } from '../util/signal.js';
 import { ApiHandler } from './api.js';
@@ -50,6 +53,9 @@ export class Gateway {
     readonly events: ClusterEventBus,
     readonly lifecycle: NodeLifecycle,
     readonly compactor: LogCompactor,
+    readonly tenants: KnownTenants,
+    readonly antiEntropy: AntiEntropy,
+    private readonly maintenance: MaintenanceSlot,
   ) {}
 
   static async create(config: GatewayConfig, logger: Logger = createLogger(config.logLevel)): Promise<Gateway> {
@@ -125,6 +131,8 @@ export class Gateway {
       truncatedThrough: (): number => compactor.truncatedThrough,
     });
     lifecycle.load(state.cluster);
+    const tenants = new KnownTenants({ store, catalog });
+    tenants.load(state.cluster);
     const compactor: LogCompactor = new LogCompactor({
       cluster,
       store,
@@ -134,9 +142,25 @@ export class Gateway {
       isActive: () => lease.isHeld(),
       vouchedPosition: (node): number | null => lifecycle.vouchedPosition(node),
       holdsLog: (node) => lifecycle.isPaused(node),
+      beforeTruncate: (upTo) => tenants.learn(upTo),
     });
     compactor.load(state.cluster);
-    const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, lease, follower, adopter, server, events, lifecycle, compactor);
+    const maintenance = new MaintenanceSlot();
+    const antiEntropy = new AntiEntropy({
+      cluster,
+      catalog,
+      log,
+      store,
+      lifecycle,
+      tenants,
+      logger,
+      slot: maintenance,
+      timeoutMs: config.requestTimeoutMs,
+      recordsPerSecond: config.verifyRecordsPerSecond,
+      intervalMs: config.antiEntropyIntervalMs,
+      isActive: () => lease.isHeld(),
+    });
+    const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, lease, follower, adopter, server, events, lifecycle, compactor, tenants, antiEntropy, maintenance);
     appliers.push(...nodes.map(
       (node) =>
         new NodeApplier(node, {
@@ -172,13 +196,13 @@ export class Gateway {
       sendJson(res, h.code, { status: h.status, primary: cluster.primary.isUp ? cluster.primary.name : null });
     });
     this.server.endpoint('/status', async (_req, res) => {
-      sendJson(res, 200, await gatewayStatus(cluster, log, this.store, this.startedAt, { control: { roles: this.failover, lease: this.lease }, lifecycle: this.lifecycle, compactor: this.compactor }));
+      sendJson(res, 200, await gatewayStatus(cluster, log, this.store, this.startedAt, { control: { roles: this.failover, lease: this.lease }, lifecycle: this.lifecycle, compactor: this.compactor, antiEntropy: this.antiEntropy }));
     });
     const metrics = new GatewayMetrics({
       cluster,
       events,
       httpServer: this.server.server,
-      status: () => gatewayStatus(cluster, log, this.store, this.startedAt, { lifecycle: this.lifecycle, compactor: this.compactor }),
+      status: () => gatewayStatus(cluster, log, this.store, this.startedAt, { lifecycle: this.lifecycle, compactor: this.compactor, antiEntropy: this.antiEntropy }),
     });
     this.server.endpoint('/metrics', metrics.handler);
     this.lease.onChange((held) => {
@@ -199,10 +223,14 @@ export class Gateway {
       adminToken: config.adminToken,
       backupStallTimeoutMs: config.backupStallTimeoutMs,
       leaseHeld: () => this.lease.isHeld(),
+      slot: this.maintenance,
+      tenants: this.tenants,
+      recordsPerSecond: config.verifyRecordsPerSecond,
     });
     this.server.endpointTree('/admin/', admin.handler);
     this.lifecycle.start();
     this.compactor.start();
+    this.antiEntropy.start();
     this.health.start();
     for (const a of this.appliers) a.start();
     this.failover.start();
@@ -222,6 +250,7 @@ export class Gateway {
     await this.server.close(this.config.shutdownTimeoutMs);
     this.failover.stop();
     this.health.stop();
+    await this.antiEntropy.stop();
     await this.lifecycle.stop();
     await this.compactor.stop();
     await Promise.all(this.appliers.map((a) => a.stop()));

@@ -9,6 +9,7 @@ import type { DecisionRecord } from '../replication/failover.js';
 import type { ApplierLease } from '../replication/lease.js';
 import type { NodeLifecycle } from '../replication/lifecycle.js';
 import type { LogCompactor } from '../replication/compaction.js';
+import type { AntiEntropy } from '../replication/anti-entropy.js';
 import { redactUrl } from '../log/redact.js';
 import { VERSION } from '../version.js';
 import type { DecisionStatus, GatewayStatus } from '../status/schema.js';
@@ -38,6 +39,7 @@ export interface StatusSources {
   control?: { roles: { lastDecision: DecisionRecord | null; lastAction: DecisionRecord | null }; lease: ApplierLease };
   lifecycle?: NodeLifecycle;
   compactor?: LogCompactor;
+  antiEntropy?: AntiEntropy;
 }
 
 export async function gatewayStatus(
@@ -45,7 +47,7 @@ export async function gatewayStatus(
   log: ReplicationLog,
   store: ReplicationStore,
   startedAt: number,
-  { control, lifecycle, compactor }: StatusSources = {},
+  { control, lifecycle, compactor, antiEntropy }: StatusSources = {},
 ): Promise<GatewayStatus> {
   const leaseView = control?.lease.view();
   const health = gatewayHealth(cluster);
@@ -108,6 +110,7 @@ export async function gatewayStatus(
         graceUntil: leaseView.graceUntil ? new Date(leaseView.graceUntil).toISOString() : null,
       },
     nodes,
+    antiEntropy: antiEntropy && antiEntropyJson(antiEntropy),
     log: {
       store: store.kind,
       storeReachable,
@@ -119,6 +122,20 @@ export async function gatewayStatus(
       oldestRetained: logStats?.oldest ?? null,
       truncatedThrough: compactor?.truncatedThrough ?? 0,
       pendingWrites: log.pendingCount,
+    },
+  };
+}
+
+/** The background verify-and-repair: its interval, whether a pass runs now, and the last pass's outcome. */
+function antiEntropyJson(a: AntiEntropy): NonNullable<GatewayStatus['antiEntropy']> {
+  const { last, ...rest } = a.status();
+  return {
+    ...rest,
+    last: last && {
+      ...last,
+      startedAt: new Date(last.startedAt).toISOString(),
+      finishedAt: new Date(last.finishedAt).toISOString(),
+      durationMs: last.finishedAt - last.startedAt,
     },
   };
 }

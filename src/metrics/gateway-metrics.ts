@@ -101,6 +101,13 @@ export class GatewayMetrics {
     g.truncated.set(status.log.truncatedThrough ?? 0);
     g.epoch.set(status.epoch);
     g.lastFailover.set(status.failovers.last ? status.failovers.last.at / 1000 : 0);
+    const ae = status.antiEntropy?.last;
+    g.aePasses.set(status.antiEntropy?.passes ?? 0);
+    g.aeLast.set(ae ? Date.parse(ae.finishedAt) / 1000 : 0);
+    g.aeIdentical.set(ae?.identical ? 1 : 0);
+    g.aeRecords.set({ action: 'written' }, ae?.recordsWritten ?? 0);
+    g.aeRecords.set({ action: 'deleted' }, ae?.recordsDeleted ?? 0);
+    g.aeNodes.set(ae?.nodesRepaired ?? 0);
   }
 }
 
@@ -128,5 +135,10 @@ function gauges(registers: Registry[]) {
     storeUp: gauge('chroma_ha_log_store_up', '1 when the replication store answered the last scrape.'),
     epoch: gauge('chroma_ha_cluster_epoch', 'Primary epoch: increases with every role change, including past runs.'),
     lastFailover: gauge('chroma_ha_last_failover_timestamp_seconds', 'When the primary role last changed (Unix time; 0 if never).'),
+    aePasses: gauge('chroma_ha_anti_entropy_passes', 'Anti-entropy passes run since this gateway started (ANTI_ENTROPY_INTERVAL).'),
+    aeLast: gauge('chroma_ha_anti_entropy_last_pass_timestamp_seconds', 'When the last anti-entropy pass finished (Unix time; 0 if none).'),
+    aeIdentical: gauge('chroma_ha_anti_entropy_last_pass_identical', '1 when the last anti-entropy pass found every replica identical to the primary, 0 when it found differences (or none ran).'),
+    aeRecords: gauge('chroma_ha_anti_entropy_last_pass_records', 'Records the last anti-entropy pass wrote to or deleted from replicas.', ['action']),
+    aeNodes: gauge('chroma_ha_anti_entropy_last_pass_nodes_repaired', 'Replicas the last anti-entropy pass repaired or refilled.'),
   };
 }

@@ -221,9 +221,11 @@ export class Detector {
       if (incident) out.alerts.push(this.alert('node-diverged', 'resolved', target, incident, incident.since, at, messages.repaired(target, incident.since, at), {}, (at - incident.since) / 1000));
     }
 
-    // Lag is judged only for a healthy replica: a down node has its own alert, a primary cannot lag.
+    // Lag is judged only for a healthy replica following the log: a down node has its own alert, a primary
+    // cannot lag, and a node being refilled by copy (or paused for a repair, or having its identity checked)
+    // is not following the log yet: its position is meaningless until the copy ends, and /status shows its progress.
     const open = this.incidents.get('replica-lag', s.name);
-    const judged = s.role !== 'primary' && s.health === 'up' && s.syncState !== 'diverged';
+    const judged = s.role !== 'primary' && s.health === 'up' && (s.syncState === 'in-sync' || s.syncState === 'syncing');
     if (open) open.suppressed = !judged;
     if (!judged) return;
     let tracker = this.lagTrackers.get(s.name);

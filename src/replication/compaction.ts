@@ -27,6 +27,8 @@ export interface CompactionDeps {
   holdsLog?: (node: ClusterNode) => boolean;
   /** True while this gateway holds the applier lease: only the leaseholder compacts. */
   isActive?: () => boolean;
+  /** Reads what must outlive the entries (the tenants they name) before entries up to `upTo` are deleted. */
+  beforeTruncate?: (upTo: number) => Promise<void>;
 }
 
 /** The seq up to which entries may be deleted now; 0 when nothing may go. Pure. */
@@ -86,6 +88,7 @@ export class LogCompactor {
         await store.setClusterValue(TRUNCATED_THROUGH, String(upTo));
         this.truncatedThrough = upTo;
       }
+      await this.deps.beforeTruncate?.(upTo);
       let deleted = 0;
       for (;;) {
         if (this.stopped) break;

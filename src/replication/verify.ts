@@ -4,7 +4,10 @@
 // metadata (keys sorted); digests are compared, naming missing, extra and different records. It runs
 // against log positions: a collection is compared only once both nodes have applied its last committed
 // write, and a difference counts only if no write to that collection landed during the comparison
-// (otherwise it is compared again), so concurrent writes are not reported as differences.
+// (otherwise it is compared again), so concurrent writes are not reported as differences. Beyond records,
+// it compares what holds them: every known tenant and its databases (missing or extra on the node), and
+// each collection's metadata and configuration. Load is bounded: one request at a time per node, pages of
+// 100 records, and at most VERIFY_RECORDS_PER_SECOND records read (pacer.ts).
 import { createHash } from 'node:crypto';
 import type { Cluster } from '../cluster/cluster.js';
 import type { ClusterNode } from '../cluster/node.js';
@@ -12,8 +15,11 @@ import type { CollectionRecord } from '../store/types.js';
 import type { Catalog } from './catalog.js';
 import type { ReplicationLog } from './log.js';
 import { MARKER_TENANT } from './identity.js';
+import { RecordPacer } from './pacer.js';
+import type { KnownTenants } from './tenants.js';
 
-const PAGE = 500;
+/** Records per read while verifying: small enough that a page never holds a node busy for long. */
+const VERIFY_PAGE = 100;
 const ATTEMPTS = 3;
 const EXAMPLES = 5;
 
@@ -24,6 +30,12 @@ export interface VerifyDeps {
   timeoutMs: number;
   /** How long a node may take to reach the position a comparison needs. */
   settleTimeoutMs?: number;
+  /** The tenants to compare (default: default_tenant and the catalog's). */
+  tenants?: KnownTenants;
+  /** Most records read per second, over all nodes (0 or absent: no limit). */
+  recordsPerSecond?: number;
+  /** Stops the comparison (gateway shutdown). */
+  signal?: AbortSignal;
 }
 
 export interface RecordDiff {
@@ -37,12 +49,18 @@ export interface CollectionDiff extends RecordDiff {
   primaryCount: number;
   nodeCount: number;
   metadataDiffers: boolean;
+  configurationDiffers: boolean;
 }
 
 export interface NodeVerification {
   node: ClusterNode;
   /** Why the node could not be compared (down, being refilled, not at the position). */
   unavailable: string | null;
+  /** Tenants the primary holds and the node lacks. */
+  missingTenants: string[];
+  /** Databases (tenant/database) on one side only. */
+  missingDatabases: Array<{ tenant: string; database: string }>;
+  extraDatabases: Array<{ tenant: string; database: string }>;
   missingCollections: CollectionRecord[];
   /** Collections on the node that the catalog does not know: [tenant, database, name, local id]. */
   extraCollections: Array<{ tenant: string; database: string; name: string; localId: string }>;
@@ -73,6 +91,9 @@ export function verificationReport(v: Verification) {
       unavailable: n.unavailable,
       collectionsCompared: n.collectionsCompared,
       recordsCompared: n.recordsCompared,
+      missingTenants: n.missingTenants,
+      missingDatabases: n.missingDatabases.map((d) => `${d.tenant}/${d.database}`),
+      extraDatabases: n.extraDatabases.map((d) => `${d.tenant}/${d.database}`),
       missingCollections: n.missingCollections.map((c) => `${c.tenant}/${c.database}/${c.name}`),
       extraCollections: n.extraCollections.map((c) => `${c.tenant}/${c.database}/${c.name}`),
       collections: n.differing.map((d) => ({
@@ -84,14 +105,18 @@ export function verificationReport(v: Verification) {
         extra: d.extra.length,
         different: d.different.length,
         metadataDiffers: d.metadataDiffers,
+        configurationDiffers: d.configurationDiffers,
         examples: [...d.missing, ...d.extra, ...d.different].slice(0, EXAMPLES),
       })),
     })),
   };
 }
 
-const isIdentical = (n: NodeVerification) =>
-  n.unavailable === null && n.missingCollections.length === 0 && n.extraCollections.length === 0 && n.differing.length === 0;
+/** True when verify found something to repair on the node. */
+export const hasDifferences = (n: NodeVerification) =>
+  n.missingTenants.length + n.missingDatabases.length + n.extraDatabases.length + n.missingCollections.length + n.extraCollections.length + n.differing.length > 0;
+
+const isIdentical = (n: NodeVerification) => n.unavailable === null && !hasDifferences(n);
 
 export async function verifyCluster(deps: VerifyDeps, only?: ClusterNode[]): Promise<Verification> {
   const started = performance.now();
@@ -99,35 +124,79 @@ export async function verifyCluster(deps: VerifyDeps, only?: ClusterNode[]): Pro
   const primary = cluster.primary;
   const position = log.committedHead;
   const nodes: NodeVerification[] = [];
+  const tenants = deps.tenants ? await deps.tenants.list() : ['default_tenant', ...new Set(deps.catalog.live().map((c) => c.tenant))];
+  // One pacer for the whole run: the rate bounds what the run reads from all nodes together.
+  const io = new Reader(deps.timeoutMs, { pageSize: VERIFY_PAGE, pacer: new RecordPacer(deps.recordsPerSecond ?? 0), signal: deps.signal });
   for (const node of only ?? cluster.nodes.filter((n) => n !== primary)) {
-    nodes.push(await verifyNode(deps, primary, node, position));
+    nodes.push(await verifyNode(deps, io, [...new Set(tenants)], primary, node, position));
   }
   return { position, primary, nodes, identical: nodes.every(isIdentical), durationMs: performance.now() - started };
 }
 
-async function verifyNode(deps: VerifyDeps, primary: ClusterNode, node: ClusterNode, position: number): Promise<NodeVerification> {
-  const { catalog, timeoutMs } = deps;
-  const result: NodeVerification = { node, unavailable: null, missingCollections: [], extraCollections: [], differing: [], collectionsCompared: 0, recordsCompared: 0 };
+async function verifyNode(deps: VerifyDeps, io: Reader, tenants: string[], primary: ClusterNode, node: ClusterNode, position: number): Promise<NodeVerification> {
+  const { catalog } = deps;
+  const result: NodeVerification = {
+    node,
+    unavailable: null,
+    missingTenants: [],
+    missingDatabases: [],
+    extraDatabases: [],
+    missingCollections: [],
+    extraCollections: [],
+    differing: [],
+    collectionsCompared: 0,
+    recordsCompared: 0,
+  };
   const ready = (n: ClusterNode) => n.isUp && n.isMember && n.syncState !== 'diverged';
   if (!ready(primary)) return { ...result, unavailable: `the primary ${primary.name} is ${primary.isUp ? primary.lifecycle : 'down'}` };
   if (!ready(node)) return { ...result, unavailable: `${node.name} is ${!node.isUp ? 'down' : node.syncState === 'diverged' ? 'diverged' : node.lifecycle}` };
   if (!(await settle(deps, [primary, node], position))) return { ...result, unavailable: `${node.name} did not reach log position ${position}` };
 
-  const io = new Reader(timeoutMs);
+  let nodeDatabases = await compareDatabases(io, tenants, primary, node, result);
+  // A database created or deleted through the gateway during the comparison may be on the primary only for now:
+  // compared again once both nodes have applied everything logged so far; what still differs is reported.
+  for (let round = 1; round <= ATTEMPTS && result.missingTenants.length + result.missingDatabases.length + result.extraDatabases.length > 0; round++) {
+    await settle(deps, [primary, node], deps.log.head);
+    Object.assign(result, { missingTenants: [], missingDatabases: [], extraDatabases: [] });
+    nodeDatabases = await compareDatabases(io, tenants, primary, node, result);
+  }
   for (const c of catalog.live()) {
     const primaryId = catalog.localId(primary.id, c.stableId);
     if (!primaryId) continue; // the primary does not hold it either: nothing to compare against
-    if (!catalog.localId(node.id, c.stableId)) {
+    const nodeId = catalog.localId(node.id, c.stableId);
+    // Unmapped, or gone from the node (its database dropped, the collection deleted or recreated behind the gateway's back).
+    if (!nodeId || !nodeDatabases.has(`${c.tenant}/${c.database}`) || (await io.describe(node, c))?.id !== nodeId) {
       result.missingCollections.push(c);
       continue;
     }
     const diff = await compareCollection(deps, io, primary, node, c);
     result.collectionsCompared++;
     result.recordsCompared += diff.primaryCount;
-    if (diff.missing.length + diff.extra.length + diff.different.length > 0 || diff.metadataDiffers) result.differing.push(diff);
+    if (diff.missing.length + diff.extra.length + diff.different.length > 0 || diff.metadataDiffers || diff.configurationDiffers) result.differing.push(diff);
   }
-  result.extraCollections = await unknownCollections(io, catalog, node);
+  result.extraCollections = await unknownCollections(io, catalog, node, nodeDatabases);
   return result;
+}
+
+/**
+ * Tenants and databases the primary holds that the node lacks, and databases only the node holds. Returns
+ * the node's databases (tenant/database) that the primary holds too, the ones whose collections are compared.
+ */
+async function compareDatabases(io: Reader, tenants: string[], primary: ClusterNode, node: ClusterNode, result: NodeVerification): Promise<Set<string>> {
+  const shared = new Set<string>();
+  for (const tenant of tenants) {
+    if (tenant === MARKER_TENANT) continue;
+    const onPrimary = await io.databases(primary, tenant);
+    if (onPrimary === null) continue; // not on the primary (a reset): nothing the node should hold
+    const onNode = await io.databases(node, tenant);
+    if (onNode === null) result.missingTenants.push(tenant);
+    for (const database of onPrimary) {
+      if (onNode?.includes(database)) shared.add(`${tenant}/${database}`);
+      else result.missingDatabases.push({ tenant, database });
+    }
+    for (const database of onNode ?? []) if (!onPrimary.includes(database)) result.extraDatabases.push({ tenant, database });
+  }
+  return shared;
 }
 
 /**
@@ -141,17 +210,20 @@ async function compareCollection(deps: VerifyDeps, io: Reader, primary: ClusterN
   const primaryId = catalog.localId(primary.id, c.stableId)!;
   const nodeId = catalog.localId(node.id, c.stableId)!;
   await settle(deps, [primary, node], log.requiredFor(c.stableId));
+  // The two nodes are read side by side, each one request at a time.
   const [p, n] = await Promise.all([io.collection(primary, c, primaryId), io.collection(node, c, nodeId)]);
   let records = diffDigests(p.digests, n.digests);
   let metadataDiffers = p.metadata !== n.metadata;
-  for (let round = 1; round <= ATTEMPTS && (count(records) > 0 || metadataDiffers); round++) {
+  let configurationDiffers = p.configuration !== n.configuration;
+  for (let round = 1; round <= ATTEMPTS && (count(records) > 0 || metadataDiffers || configurationDiffers); round++) {
     await settle(deps, [primary, node], log.head);
     const ids = [...records.missing, ...records.extra, ...records.different];
     const [pd, nd] = await Promise.all([io.collection(primary, c, primaryId, ids), io.collection(node, c, nodeId, ids)]);
     records = diffDigests(pd.digests, nd.digests);
     metadataDiffers = pd.metadata !== nd.metadata;
+    configurationDiffers = pd.configuration !== nd.configuration;
   }
-  return { collection: c, ...records, primaryCount: p.digests.size, nodeCount: n.digests.size, metadataDiffers };
+  return { collection: c, ...records, primaryCount: p.digests.size, nodeCount: n.digests.size, metadataDiffers, configurationDiffers };
 }
 
 const count = (d: RecordDiff) => d.missing.length + d.extra.length + d.different.length;
@@ -160,7 +232,7 @@ const count = (d: RecordDiff) => d.missing.length + d.extra.length + d.different
 async function settle(deps: VerifyDeps, nodes: ClusterNode[], position: number): Promise<boolean> {
   const deadline = Date.now() + (deps.settleTimeoutMs ?? 30_000);
   while (nodes.some((n) => n.appliedSeq < position)) {
-    if (Date.now() > deadline || nodes.some((n) => !n.isUp)) return false;
+    if (Date.now() > deadline || nodes.some((n) => !n.isUp) || deps.signal?.aborted) return false;
     await deps.log.changed.wait(100);
   }
   return true;
@@ -202,54 +274,95 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** Collections a node holds (in the tenants the catalog knows) that the catalog does not map for it. */
-async function unknownCollections(io: Reader, catalog: Catalog, node: ClusterNode) {
+/** Collections the node holds, in the databases it shares with the primary, that the catalog does not map for it. */
+async function unknownCollections(io: Reader, catalog: Catalog, node: ClusterNode, databases: Set<string>) {
   const out: NodeVerification['extraCollections'] = [];
-  const tenants = new Set(['default_tenant', ...catalog.live().map((c) => c.tenant)]);
-  for (const tenant of tenants) {
-    if (tenant === MARKER_TENANT) continue;
-    const dbs = await io.json<Array<{ name: string }>>(node, 'GET', `/api/v2/tenants/${enc(tenant)}/databases`).catch(() => []);
-    for (const db of dbs) {
-      for (let offset = 0; ; offset += 100) {
-        const page = await io.json<Array<{ id: string; name: string }>>(node, 'GET', `/api/v2/tenants/${enc(tenant)}/databases/${enc(db.name)}/collections?limit=100&offset=${offset}`);
-        for (const c of page) if (!catalog.stableId(node.id, c.id)) out.push({ tenant, database: db.name, name: c.name, localId: c.id });
-        if (page.length < 100) break;
-      }
+  for (const key of databases) {
+    const [tenant, database] = key.split('/') as [string, string];
+    for (let offset = 0; ; offset += 100) {
+      const page = await io.json<Array<{ id: string; name: string }>>(node, 'GET', `/api/v2/tenants/${enc(tenant)}/databases/${enc(database)}/collections?limit=100&offset=${offset}`);
+      for (const c of page) if (!catalog.stableId(node.id, c.id)) out.push({ tenant, database, name: c.name, localId: c.id });
+      if (page.length < 100) break;
     }
   }
   return out;
 }
 
-/** Reads a node's collections for comparison and repair. */
+export interface ReaderOptions {
+  /** Records per read (default 500, what backup uses). */
+  pageSize?: number;
+  pacer?: RecordPacer;
+  signal?: AbortSignal;
+}
+
+/** Reads a node's collections for comparison, repair and backup. */
 export class Reader {
-  constructor(private readonly timeoutMs: number) {}
+  private readonly pageSize: number;
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly options: ReaderOptions = {},
+  ) {
+    this.pageSize = options.pageSize ?? 500;
+  }
 
   async json<T>(node: ClusterNode, method: string, path: string, body?: unknown): Promise<T> {
-    const r = await node.client.requestJson({ method, path, body: body === undefined ? null : Buffer.from(JSON.stringify(body)), timeoutMs: this.timeoutMs });
+    const r = await this.request(node, method, path, body);
     if (r.status !== 200) throw new Error(`${node.name}: ${method} ${path} answered ${r.status}: ${r.text.slice(0, 200)}`);
     return JSON.parse(r.text) as T;
   }
 
-  /** Digest of every record (or of the given ids) and the canonical collection metadata. */
-  async collection(node: ClusterNode, c: CollectionRecord, localId: string, ids?: string[]): Promise<{ digests: Map<string, string>; metadata: string }> {
-    const base = `/api/v2/tenants/${enc(c.tenant)}/databases/${enc(c.database)}/collections`;
-    const described = await this.json<{ metadata: unknown }>(node, 'GET', `${base}/${enc(c.name)}`);
+  /** The collection by name on the node, or null when the node has no collection of that name. */
+  async describe(node: ClusterNode, c: CollectionRecord): Promise<{ id: string; metadata: unknown; configuration_json?: unknown } | null> {
+    const r = await this.request(node, 'GET', `${collectionsPath(c)}/${enc(c.name)}`);
+    if (r.status === 404) return null;
+    if (r.status !== 200) throw new Error(`${node.name}: GET collection ${c.name} answered ${r.status}: ${r.text.slice(0, 200)}`);
+    return JSON.parse(r.text) as { id: string; metadata: unknown; configuration_json?: unknown };
+  }
+
+  /** A tenant's database names on the node, or null when the node lacks the tenant. */
+  async databases(node: ClusterNode, tenant: string): Promise<string[] | null> {
+    // Chroma lists no databases, with 200, for a tenant it does not have: ask for the tenant itself first.
+    const t = await this.request(node, 'GET', `/api/v2/tenants/${enc(tenant)}`);
+    if (t.status === 404) return null;
+    if (t.status !== 200) throw new Error(`${node.name}: GET tenant ${tenant} answered ${t.status}: ${t.text.slice(0, 200)}`);
+    return (await this.json<Array<{ name: string }>>(node, 'GET', `/api/v2/tenants/${enc(tenant)}/databases`)).map((d) => d.name);
+  }
+
+  /** Digest of every record (or of the given ids), and the canonical collection metadata and configuration. */
+  async collection(
+    node: ClusterNode,
+    c: CollectionRecord,
+    localId: string,
+    ids?: string[],
+  ): Promise<{ digests: Map<string, string>; metadata: string; configuration: string }> {
+    const described = await this.describe(node, c);
+    if (!described) throw new Error(`${node.name}: collection ${c.tenant}/${c.database}/${c.name} is gone`);
     const digests = new Map<string, string>();
-    for await (const page of this.records(node, `${base}/${enc(localId)}`, ids)) {
+    for await (const page of this.records(node, `${collectionsPath(c)}/${enc(localId)}`, ids)) {
       page.ids.forEach((id, i) => digests.set(id, recordDigest(page.embeddings?.[i], page.documents?.[i], page.metadatas?.[i], page.uris?.[i])));
     }
-    return { digests, metadata: canonicalJson(described.metadata ?? null) };
+    return { digests, metadata: canonicalJson(described.metadata ?? null), configuration: canonicalJson(described.configuration_json ?? null) };
   }
 
   /** Every record of a collection, in pages; or only the given ids. */
   async *records(node: ClusterNode, collectionPath: string, ids?: string[]) {
     const all = ids ?? (await this.json<{ ids: string[] }>(node, 'POST', `${collectionPath}/get`, { include: [] })).ids;
-    for (let i = 0; i < all.length; i += PAGE) {
-      yield await this.json<RecordPage>(node, 'POST', `${collectionPath}/get`, {
-        ids: all.slice(i, i + PAGE),
-        include: ['embeddings', 'documents', 'metadatas', 'uris'],
-      });
+    for (let i = 0; i < all.length; i += this.pageSize) {
+      const slice = all.slice(i, i + this.pageSize);
+      await this.options.pacer?.take(slice.length);
+      yield await this.json<RecordPage>(node, 'POST', `${collectionPath}/get`, { ids: slice, include: ['embeddings', 'documents', 'metadatas', 'uris'] });
     }
+  }
+
+  private request(node: ClusterNode, method: string, path: string, body?: unknown) {
+    return node.client.requestJson({
+      method,
+      path,
+      body: body === undefined ? null : Buffer.from(JSON.stringify(body)),
+      timeoutMs: this.timeoutMs,
+      signal: this.options.signal,
+    });
   }
 }
 
@@ -262,3 +375,4 @@ export interface RecordPage {
 }
 
 const enc = encodeURIComponent;
+const collectionsPath = (c: CollectionRecord) => `/api/v2/tenants/${enc(c.tenant)}/databases/${enc(c.database)}/collections`;

@@ -72,6 +72,29 @@ export const gatewayStatusSchema = z.object({
    */
   lease: z.object({ gateway: z.string(), held: z.boolean(), holder: z.string().nullable(), expiresAt: iso.nullable(), graceUntil: iso.nullable().optional() }).optional(),
   nodes: z.array(nodeStatusSchema).min(1),
+  /** Background verify-and-repair (ANTI_ENTROPY_INTERVAL; intervalSeconds 0 when off) and its last pass. */
+  antiEntropy: z
+    .object({
+      intervalSeconds: z.number(),
+      running: z.boolean(),
+      passes: z.number(),
+      last: z
+        .object({
+          startedAt: iso,
+          finishedAt: iso,
+          durationMs: z.number(),
+          outcome: z.enum(['identical', 'repaired', 'incomplete', 'skipped', 'failed']),
+          identical: z.boolean().nullable(),
+          reason: z.string().nullable(),
+          nodesRepaired: z.number(),
+          recordsWritten: z.number(),
+          recordsDeleted: z.number(),
+          collectionsRepaired: z.number(),
+          databasesRepaired: z.number(),
+        })
+        .nullable(),
+    })
+    .optional(),
   log: z.object({
     store: z.enum(['sqlite', 'postgres']),
     storeReachable: z.boolean(),

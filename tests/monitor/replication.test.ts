@@ -1,9 +1,11 @@
 // Replication trouble seen through the gateway's /status, for real: a replica that falls behind (its
 // process stopped while the gateway, configured to be patient, still counts it up) raises one "lagging"
-// and one "caught up"; a replica changed behind the gateway's back diverges and raises one critical alert.
+// and one "caught up"; a replica changed behind the gateway's back diverges and raises one critical alert; a
+// replica being refilled by copy, far behind the log meanwhile, is not reported as lagging.
 import { afterEach, describe, expect, it } from 'vitest';
 import { COLLECTIONS, gatewayUrl, Harness, http, waitFor } from '../helpers/cluster.js';
 import { MonitorFixture, ofKind, waitForRounds } from '../helpers/monitor.js';
+import { waitStatusInSync } from '../helpers/convergence.js';
 
 describe('monitor: replica lag and divergence', () => {
   let h: Harness;
@@ -63,6 +65,37 @@ describe('monitor: replica lag and divergence', () => {
     await waitForRounds(monitor, 3);
     expect((await http(base, 'GET', '/status')).json.nodes[1].syncState).toBe('diverged');
     expect(hook.matching(ofKind('node-diverged'))).toHaveLength(1);
+    expect(hook.matching(ofKind('replica-lag'))).toHaveLength(0);
+  });
+
+  it('does not report a replica being refilled by copy as lagging', async () => {
+    h = new Harness();
+    fx = new MonitorFixture(h);
+    const nodes = await h.chromaCluster(2);
+    const token = 'admin-token-for-tests-0123456789';
+    // Patient health checks: the stopped replica stays "up" while its refill waits on it.
+    const gw = await h.gateway(nodes, { FAILURE_THRESHOLD: '1000', REQUEST_TIMEOUT: '1', ADMIN_TOKEN: token });
+    const base = gatewayUrl(gw);
+    const hook = await fx.receiver();
+    const monitor = await fx.monitor(
+      fx.env([nodes[0]!], { LOAD_BALANCER_URL: base, CHECK_INTERVAL: '0.5', FAILURE_THRESHOLD: '2', LAG_THRESHOLD_ENTRIES: '3', JSON_WEBHOOK_URLS: hook.url() }),
+    );
+    const id = (await http(base, 'POST', COLLECTIONS, { name: 'refilled' })).json.id;
+    await waitStatusInSync(base);
+
+    // The refill holds on the stopped replica (each try times out and starts again) while writes go on.
+    nodes[1]!.signal('SIGSTOP');
+    expect((await http(base, 'POST', '/admin/nodes/replica-1/resync', undefined, { authorization: `Bearer ${token}` })).status).toBe(202);
+    for (let i = 0; i < 6; i++) expect((await http(base, 'POST', `${COLLECTIONS}/${id}/add`, { ids: [`r${i}`], embeddings: [[i, 0, 1]] })).status).toBe(201);
+    const during = (await http(base, 'GET', '/status')).json.nodes[1];
+    expect(during).toMatchObject({ health: 'up', syncState: 'resync' });
+    expect(during.lagEntries).toBeGreaterThan(3);
+    await waitForRounds(monitor, 4);
+    expect((await http(base, 'GET', '/status')).json.nodes[1].syncState).toBe('resync');
+
+    nodes[1]!.signal('SIGCONT');
+    await waitStatusInSync(base);
+    await waitForRounds(monitor, 2);
     expect(hook.matching(ofKind('replica-lag'))).toHaveLength(0);
   });
 });
