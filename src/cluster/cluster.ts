@@ -8,6 +8,13 @@ export interface FailoverRecord {
   to: string;
   reason: string;
   kind: 'failover' | 'switchover';
+  /**
+   * The node an operator last switched over to (its id): every later role change carries it forward, so
+   * automatic failback keeps preferring it over the configured priorities.
+   */
+  preferredPrimary?: string | null;
+  /** A planned switchover: how long new writes were held (ms). */
+  writePauseMs?: number;
 }
 
 export class Cluster {
@@ -26,6 +33,19 @@ export class Cluster {
 
   byId(id: string): ClusterNode | undefined {
     return this.nodes.find((n) => n.id === id);
+  }
+
+  /** A node added at run time (src/gateway/members.ts): a replica until a role change says otherwise. */
+  add(node: ClusterNode): void {
+    node.role = 'replica';
+    this.nodes.push(node);
+  }
+
+  /** Takes a node out of every list at once (reads, appliers, failover); never the primary. */
+  remove(node: ClusterNode): void {
+    if (node === this.primaryNode) throw new Error(`${node.name} is the primary and cannot be removed`);
+    const i = this.nodes.indexOf(node);
+    if (i >= 0) this.nodes.splice(i, 1);
   }
 
   setPrimary(node: ClusterNode, epoch: number): void {

@@ -28,6 +28,7 @@ import { gatewayHealth, gatewayStatus } from './status.js';
 import { sendJson } from './errors.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { AdminApi } from './admin.js';
+import { Members } from './members.js';
 
 export class Gateway {
   readonly startedAt = Date.now();
@@ -50,6 +51,7 @@ export class Gateway {
     readonly events: ClusterEventBus,
     readonly lifecycle: NodeLifecycle,
     readonly compactor: LogCompactor,
+    readonly members: Members,
   ) {}
 
   static async create(config: GatewayConfig, logger: Logger = createLogger(config.logLevel)): Promise<Gateway> {
@@ -63,7 +65,9 @@ export class Gateway {
       throw new Error(`cannot open the replication log store given by ${setting}: ${(err as Error).message}`);
     }
     const state = await store.loadState();
-    const nodes = config.nodes.map((c) => new ClusterNode(c, Math.min(config.healthCheckTimeoutMs, 2_000)));
+    const connectTimeoutMs = Math.min(config.healthCheckTimeoutMs, 2_000);
+    // The configured nodes, changed by those an operator added or removed at run time (recorded in the store).
+    const nodes = Members.initial(config.nodes, state.cluster, config.nodeToken).map((c) => new ClusterNode(c, connectTimeoutMs));
     for (const n of nodes) {
       n.appliedSeq = state.positions.get(n.id) ?? 0;
       n.drained = state.cluster.get(`drained:${n.id}`) === '1';
@@ -136,9 +140,7 @@ export class Gateway {
       holdsLog: (node) => lifecycle.isPaused(node),
     });
     compactor.load(state.cluster);
-    const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, lease, follower, adopter, server, events, lifecycle, compactor);
-    appliers.push(...nodes.map(
-      (node) =>
+    const newApplier = (node: ClusterNode) =>
         new NodeApplier(node, {
           cluster,
           log,
@@ -152,8 +154,31 @@ export class Gateway {
           spotCheck,
           lease,
           onStaleEpoch: () => void failover.evaluate(),
-        }),
-    ));
+        });
+    const members = new Members({
+      cluster,
+      store,
+      health,
+      log,
+      events,
+      logger,
+      configured: config.nodes,
+      nodeToken: config.nodeToken,
+      connectTimeoutMs,
+      startApplier: (node) => {
+        const applier = newApplier(node);
+        appliers.push(applier);
+        applier.start();
+      },
+      stopApplier: async (node) => {
+        const i = appliers.findIndex((a) => a.node === node);
+        if (i < 0) return;
+        const [applier] = appliers.splice(i, 1);
+        await applier!.stop();
+      },
+    });
+    const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, lease, follower, adopter, server, events, lifecycle, compactor, members);
+    appliers.push(...nodes.map(newApplier));
     gw.appliers = appliers;
     return gw;
   }
@@ -171,7 +196,7 @@ export class Gateway {
       sendJson(res, h.code, { status: h.status, primary: cluster.primary.isUp ? cluster.primary.name : null });
     });
     this.server.endpoint('/status', async (_req, res) => {
-      sendJson(res, 200, await gatewayStatus(cluster, log, this.store, this.startedAt, { control: { roles: this.failover, lease: this.lease }, lifecycle: this.lifecycle, compactor: this.compactor }));
+      sendJson(res, 200, await gatewayStatus(cluster, log, this.store, this.startedAt, { control: { roles: this.failover, lease: this.lease }, lifecycle: this.lifecycle, compactor: this.compactor, members: this.members }));
     });
     const metrics = new GatewayMetrics({ cluster, log, store: this.store, events, startedAt: this.startedAt, httpServer: this.server.server, lifecycle: this.lifecycle, compactor: this.compactor });
     this.server.endpoint('/metrics', metrics.handler);
@@ -193,8 +218,11 @@ export class Gateway {
       adminToken: config.adminToken,
       backupStallTimeoutMs: config.backupStallTimeoutMs,
       leaseHeld: () => this.lease.isHeld(),
+      members: this.members,
+      switchover: (to) => this.failover.switchover(to),
     });
     this.server.endpointTree('/admin/', admin.handler);
+    this.members.start();
     this.lifecycle.start();
     this.compactor.start();
     this.health.start();
@@ -214,6 +242,7 @@ export class Gateway {
 
   async stop(): Promise<void> {
     await this.server.close(this.config.shutdownTimeoutMs);
+    await this.members.stop();
     this.failover.stop();
     this.health.stop();
     await this.lifecycle.stop();

@@ -10,6 +10,7 @@ import type { ApplierLease } from '../replication/lease.js';
 import type { NodeLifecycle } from '../replication/lifecycle.js';
 import type { LogCompactor } from '../replication/compaction.js';
 import { redactUrl } from '../log/redact.js';
+import type { MemberChange } from './members.js';
 import { VERSION } from '../version.js';
 import type { DecisionStatus, GatewayStatus } from '../status/schema.js';
 
@@ -38,6 +39,7 @@ export interface StatusSources {
   control?: { roles: { lastDecision: DecisionRecord | null; lastAction: DecisionRecord | null }; lease: ApplierLease };
   lifecycle?: NodeLifecycle;
   compactor?: LogCompactor;
+  members?: { recentChanges(): MemberChange[] };
 }
 
 export async function gatewayStatus(
@@ -45,7 +47,7 @@ export async function gatewayStatus(
   log: ReplicationLog,
   store: ReplicationStore,
   startedAt: number,
-  { control, lifecycle, compactor }: StatusSources = {},
+  { control, lifecycle, compactor, members }: StatusSources = {},
 ): Promise<GatewayStatus> {
   const leaseView = control?.lease.view();
   const health = gatewayHealth(cluster);
@@ -106,6 +108,7 @@ export async function gatewayStatus(
         expiresAt: leaseView.held ? new Date(leaseView.expiresAt).toISOString() : null,
       },
     nodes,
+    membership: members && { changes: members.recentChanges() },
     log: {
       store: store.kind,
       storeReachable,

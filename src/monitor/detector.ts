@@ -201,7 +201,7 @@ export class Detector {
     const target: AlertTarget = { name: last.to, kind: 'node', url: promoted?.url ?? null, role: 'primary' };
     const details = { from: last.from, to: last.to, reason: last.reason, failoverKind: last.kind, failoversTotal: count, changesSinceLastCheck: count - baseline };
     if (last.kind === 'switchover') {
-      out.alerts.push(this.alert('switchover', 'notice', target, null, last.at, at, messages.switchover(last.from, last.to, last.reason, last.at), details));
+      out.alerts.push(this.alert('switchover', 'notice', target, null, last.at, at, messages.switchover(last.from, last.to, last.reason, last.at, last.writePauseMs), { ...details, writePauseMs: last.writePauseMs ?? null }));
       return;
     }
     const old = last.from ? this.statusNodes.get(last.from) : undefined;

@@ -152,11 +152,13 @@ export const messages = {
     };
   },
 
-  switchover(from: string | null, to: string, reason: string, at: number): Message {
+  /** writePauseMs is set for a planned switchover an operator asked for (none for an automatic failback). */
+  switchover(from: string | null, to: string, reason: string, at: number, writePauseMs?: number): Message {
+    const planned = writePauseMs !== undefined;
     return {
       severity: 'info',
-      title: `Switchover: ${to} is primary again${from ? ` (was ${from})` : ''}`,
-      summary: `The gateway handed the primary role to ${to} at ${isoTime(at)}: ${reason}.`,
+      title: planned ? `Planned switchover: ${to} is primary${from ? ` (was ${from})` : ''}` : `Switchover: ${to} is primary again${from ? ` (was ${from})` : ''}`,
+      summary: `The gateway handed the primary role to ${to} at ${isoTime(at)}: ${reason}.${planned ? ` New writes were held ${writePauseMs} ms.` : ''}`,
       checks: ['Nothing, unless role changes repeat: then look for a flapping node'],
     };
   },

@@ -306,6 +306,8 @@ export class NodeLifecycle {
   private async resyncLoop(node: ClusterNode): Promise<void> {
     const { cluster, log } = this.deps;
     for (let attempt = 1; !this.stopped; attempt++) {
+      // A node removed at run time (gateway/members.ts) is refilled no more.
+      if (!cluster.nodes.includes(node)) return;
       const source = cluster.primary;
       // The source is the primary: it holds every committed entry up to its position, by definition.
       if (!node.isUp || source === node || !source.isUp || !source.isMember) {
