@@ -172,7 +172,7 @@ export class FailoverCoordinator {
     };
     const first = judge();
     if (first.action === 'refuse') throw first.status === 404 ? errors.notFound(first.reason) : errors.conflict(first.reason);
-    const result = await primaryLane.run(async (): Promise<SwitchoverResult> => {
+    const result = await primaryLane.run(async (): Promise<SwitchoverResult & { heldAt: number }> => {
       const heldAt = performance.now();
       // Between two writes now, and none is decided until we let go: the world may have moved while we waited.
       const decision = judge();
@@ -189,7 +189,13 @@ export class FailoverCoordinator {
       const from = cluster.primary.name;
       const done = await this.promoteNow(node, 'switchover', decision.reason, node.id, () => Math.round(performance.now() - heldAt));
       if (!done) throw errors.conflict(`another gateway changed roles first (epoch ${cluster.epoch}): switchover abandoned`);
-      return { from, to: node.name, epoch: cluster.epoch, writePauseMs: Math.round(performance.now() - heldAt), reason: decision.reason };
+      return { from, to: node.name, epoch: cluster.epoch, writePauseMs: 0, reason: decision.reason, heldAt };
+    }).then(({ heldAt, ...r }) => {
+      // The lane is released: the pause is over. The record in the store has the pause up to the promotion's
+      // transaction (it is written by it); this gateway's /status shows the whole of it.
+      const whole = { ...r, writePauseMs: Math.round(performance.now() - heldAt) };
+      if (cluster.lastFailover?.kind === 'switchover' && cluster.lastFailover.to === whole.to) cluster.lastFailover.writePauseMs = whole.writePauseMs;
+      return whole;
     });
     log.changed.notify();
     logger.warn(result, `planned switchover done: ${result.to} is primary; writes were held ${result.writePauseMs} ms`);
