@@ -3,7 +3,8 @@
 // in-sync, never serving a read before; verify then says every node is identical and no acknowledged write
 // is lost or doubled. The membership is kept in the store: after a gateway restart the added node is still a
 // member (recognised by its marker, not copied again) and a removed configured node stays out. A removed
-// node gets no read from the moment it is removed; the primary cannot be removed. Both stores.
+// node gets no read from the moment it is removed; the primary cannot be removed. Both stores; and two
+// gateways on one PostgreSQL log see each other's membership changes and the leaseholder's switchover.
 import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, PATIENT_PROBES, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
 import { waitStatusInSync } from '../helpers/convergence.js';
@@ -137,5 +138,38 @@ describe.each(['sqlite', 'postgres'] as const)('nodes added and removed at run t
     const refused = await runCli(['nodes', 'remove', 'primary', '--url', base, '--token', ADMIN_TOKEN]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/refused \(409\): primary is the primary/);
+  });
+});
+
+describe('membership seen by every gateway on one PostgreSQL log', () => {
+  let h: Harness;
+  afterEach(async () => h.cleanup());
+
+  it('a node added through one gateway is attached by the other, a removal likewise; only the leaseholder switches over, the other follows', async () => {
+    h = new Harness();
+    const [primary, r1, extra] = await h.chromaCluster(3);
+    const env = { ...PATIENT_PROBES, ADMIN_TOKEN, DATABASE_URL: await h.pgDatabaseUrl() };
+    const first = await h.gateway([primary!, r1!], env);
+    const second = await h.gateway([primary!, r1!], env);
+    const holder = first.lease.isHeld() ? first : second;
+    const follower = holder === first ? second : first;
+    expect(follower.lease.isHeld()).toBe(false);
+
+    // Added through the gateway without the lease: the leaseholder attaches it and fills it.
+    expect((await admin(gatewayUrl(follower), 'POST', '/admin/nodes', { url: extra!.url })).status).toBe(201);
+    await waitFor('the leaseholder to attach and fill the added node', () => holder.cluster.nodes.find((n) => n.name === 'replica-2')?.isMember, 30_000);
+    await waitFor('the other gateway to see it a member too', () => follower.cluster.nodes.find((n) => n.name === 'replica-2')?.isMember, 30_000);
+
+    const refused = await admin(gatewayUrl(follower), 'POST', '/admin/switchover', { to: 'replica-2' });
+    expect(refused).toMatchObject({ status: 409, json: { message: expect.stringMatching(/does not hold the applier lease/) } });
+
+    // Removed through the leaseholder: the other gateway detaches it within its next poll.
+    expect((await admin(gatewayUrl(holder), 'DELETE', '/admin/nodes/replica-2')).status).toBe(200);
+    await waitFor('the other gateway to detach it', () => follower.cluster.nodes.every((n) => n.name !== 'replica-2'), 10_000);
+    expect(holder.cluster.nodes.map((n) => n.name)).toEqual(['primary', 'replica-1']);
+
+    // A switchover through the leaseholder: the other gateway follows the epoch it recorded.
+    expect((await admin(gatewayUrl(holder), 'POST', '/admin/switchover', { to: 'replica-1' })).status).toBe(200);
+    await waitFor('the other gateway to route writes to the new primary', () => follower.cluster.primary.name === 'replica-1', 10_000);
   });
 });
