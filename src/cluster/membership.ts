@@ -51,13 +51,15 @@ export function computeMembers(configured: readonly NodeConfig[], records: reado
   const byId = new Map(records.map((r) => [r.id, r]));
   const members = configured.filter((c) => byId.get(c.id)?.state !== 'removed');
   const configuredIds = new Set(configured.map((c) => c.id));
-  const added = records.filter((r) => r.state === 'added' && !configuredIds.has(r.id)).sort((a, b) => a.at - b.at || a.id.localeCompare(b.id));
-  for (const r of added) {
-    // Index past the configured nodes: an added node is a replica with a priority below theirs.
-    const config = nodeConfig(r.url, configured.length + members.length, undefined, nodeToken);
-    if (members.some((m) => m.id === config.id || m.name === r.name)) continue;
+  // Every record of a node not configured keeps a slot (removed ones too), so a node's priority is the same
+  // on every gateway and after any restart: below the configured nodes', in the order nodes were added.
+  const unconfigured = records.filter((r) => !configuredIds.has(r.id)).sort((a, b) => a.at - b.at || a.id.localeCompare(b.id));
+  unconfigured.forEach((r, slot) => {
+    if (r.state !== 'added') return;
+    const config = nodeConfig(r.url, configured.length + slot, undefined, nodeToken);
+    if (members.some((m) => m.id === config.id || m.name === r.name)) return;
     members.push({ ...config, name: r.name, configuredRole: 'replica' });
-  }
+  });
   return members;
 }
 

@@ -98,8 +98,11 @@ export class Members {
       if (cluster.nodes.some((n) => n.name === name)) throw errors.conflict(`a node named ${name} is already a member`);
       const record: MemberRecord = { id, state: 'added', url, name, at: Date.now() };
       await this.deps.store.setClusterValue(memberKey(id), encodeMemberRecord(record));
-      const config = computeMembers(this.deps.configured, [record], this.deps.nodeToken).find((c) => c.id === id)!;
-      return this.attach(config, 'added through the admin API');
+      const values = await this.deps.store.readClusterValues();
+      const config = computeMembers(this.deps.configured, parseMemberRecords(values), this.deps.nodeToken).find((c) => c.id === id);
+      // Another gateway's change may have won the same URL or name in between: that one is taken up by reconcile.
+      if (!config) throw errors.conflict(`${redactUrl(id)} could not be added: the store holds a conflicting membership change`);
+      return this.attach(config, 'added through the admin API', values);
     });
   }
 

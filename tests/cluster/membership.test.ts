@@ -30,6 +30,14 @@ describe('computeMembers', () => {
     expect(members[2]!.priority).toBeLessThan(configured[1]!.priority);
   });
 
+  it('gives an added node the same priority whatever happened to nodes added before it (every gateway, every restart)', () => {
+    const early = record('http://c:8000', 'added', 'early', 10);
+    const late = record('http://d:8000', 'added', 'late', 20);
+    const before = computeMembers(configured, [early, late]).find((m) => m.name === 'late')!.priority;
+    const afterRemoval = computeMembers(configured, [{ ...early, state: 'removed' }, late]).find((m) => m.name === 'late')!.priority;
+    expect(afterRemoval).toBe(before);
+  });
+
   it('keeps a removed configured node out (the record wins over the environment)', () => {
     const members = computeMembers(configured, [record('http://b:8000', 'removed', 'replica-1', 5)]);
     expect(members.map((m) => m.id)).toEqual(['http://a:8000']);

@@ -117,6 +117,9 @@ describe.each(['sqlite', 'postgres'] as const)('nodes added and removed at run t
     // A read already routed when the removal landed may finish on it; none is sent after.
     expect(reads.served.slice(removedAt + 1)).not.toContain('replica-1');
     expect(gw.cluster.nodes.map((n) => n.name)).toEqual(['primary', 'extra']);
+    const metrics = (await http(base, 'GET', '/metrics')).text;
+    expect(metrics).toContain('chroma_ha_node_up{node="extra"} 1');
+    expect(metrics).not.toContain('chroma_ha_node_up{node="replica-1"}');
     // The primary and unknown nodes cannot be removed.
     expect(await admin(base, 'DELETE', '/admin/nodes/primary')).toMatchObject({ status: 409, json: { error: 'ConflictError', message: expect.stringMatching(/primary: switch over to another node first/) } });
     expect((await admin(base, 'DELETE', '/admin/nodes/nope')).status).toBe(404);
