@@ -22,6 +22,11 @@ export class Cluster {
   epoch = 0;
   failoverCount = 0;
   lastFailover: FailoverRecord | null = null;
+  /**
+   * A node a role change waits for, holding the primary lane, to apply the last committed entries: its
+   * applier must not wait for that lane itself (the spot check skips it), or neither would move.
+   */
+  catchingUp: ClusterNode | null = null;
 
   constructor(readonly nodes: ClusterNode[]) {
     this.primaryNode = nodes.find((n) => n.role === 'primary') ?? nodes[0]!;

@@ -76,7 +76,12 @@ export class AdminApi {
   private async switchover(req: IncomingMessage): Promise<SwitchoverResult> {
     const { to } = await jsonBody(req);
     if (typeof to !== 'string' || to === '') throw errors.invalidArgument('to is required: the name of the node to make primary');
-    return this.deps.switchover(to);
+    try {
+      return await this.deps.switchover(to);
+    } catch (err) {
+      if (err instanceof HttpError) this.deps.logger.warn({ to, status: err.status, reason: err.message }, `planned switchover to ${to} refused: ${err.message}`);
+      throw err;
+    }
   }
 
   private nodes() {

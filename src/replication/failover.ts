@@ -57,6 +57,8 @@ export class FailoverCoordinator {
   private busy = false;
   private again = false;
   private lastSkippedSwitchover: Observations['lastSkippedSwitchover'] = null;
+  /** A planned switchover is under way (one at a time). */
+  private switching = false;
   lastDecision: DecisionRecord | null = null;
   lastAction: DecisionRecord | null = null;
 
@@ -170,14 +172,19 @@ export class FailoverCoordinator {
         lease: { held: v.held, holder: v.holder },
       });
     };
+    if (this.switching) throw errors.conflict('a planned switchover is already under way');
     const first = judge();
     if (first.action === 'refuse') throw first.status === 404 ? errors.notFound(first.reason) : errors.conflict(first.reason);
+    // Set before asking for the lane: a spot check of the target queued behind us would never get it.
+    cluster.catchingUp = cluster.byId(first.to)!;
+    this.switching = true;
     const result = await primaryLane.run(async (): Promise<SwitchoverResult & { heldAt: number }> => {
       const heldAt = performance.now();
       // Between two writes now, and none is decided until we let go: the world may have moved while we waited.
       const decision = judge();
       if (decision.action === 'refuse') throw decision.status === 404 ? errors.notFound(decision.reason) : errors.conflict(decision.reason);
       const node = cluster.byId(decision.to)!;
+      if (node !== cluster.catchingUp) throw errors.conflict(`the nodes changed while the switchover waited for the write lane: abandoned, ask again`);
       const deadline = heldAt + PLANNED_SWITCHOVER_HOLD_MS;
       while (node.isUp && node.isMember && node.appliedSeq < log.committedHead && performance.now() < deadline) await log.changed.wait(20);
       if (node.appliedSeq < log.committedHead) {
@@ -190,6 +197,9 @@ export class FailoverCoordinator {
       const done = await this.promoteNow(node, 'switchover', decision.reason, node.id, () => Math.round(performance.now() - heldAt));
       if (!done) throw errors.conflict(`another gateway changed roles first (epoch ${cluster.epoch}): switchover abandoned`);
       return { from, to: node.name, epoch: cluster.epoch, writePauseMs: 0, reason: decision.reason, heldAt };
+    }).finally(() => {
+      cluster.catchingUp = null;
+      this.switching = false;
     }).then(({ heldAt, ...r }) => {
       // The lane is released: the pause is over. The record in the store has the pause up to the promotion's
       // transaction (it is written by it); this gateway's /status shows the whole of it.
@@ -225,6 +235,8 @@ export class FailoverCoordinator {
 
   private async promote(node: ClusterNode, kind: 'failover' | 'switchover', reason: string, decidedAtEpoch: number): Promise<void> {
     const { cluster, log, primaryLane, lease } = this.deps;
+    const waitsForNode = kind === 'switchover' && cluster.catchingUp === null;
+    if (waitsForNode) cluster.catchingUp = node;
     await primaryLane.run(async () => {
       // Between two writes now: re-check, since the world may have moved while we waited for the lane (a
       // planned switchover in between changed the epoch: this decision was made on the roles before it).
@@ -239,6 +251,8 @@ export class FailoverCoordinator {
         }
       }
       await this.promoteNow(node, kind, reason, cluster.lastFailover?.preferredPrimary ?? null);
+    }).finally(() => {
+      if (waitsForNode) cluster.catchingUp = null;
     });
     log.changed.notify();
   }

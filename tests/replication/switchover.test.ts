@@ -17,11 +17,14 @@ describe.each(['sqlite', 'postgres'] as const)('planned switchover (%s store)', 
   it('hands the primary role over under load with no failed request and no lost write, and refuses what it cannot do', async () => {
     h = new Harness();
     const [primary, r1, r2] = await h.chromaCluster(3);
-    const env = { ...PATIENT_PROBES, ADMIN_TOKEN, ...(store === 'postgres' ? { DATABASE_URL: await h.pgDatabaseUrl() } : {}) };
+    // Spot checks as often as they go: one of the target, due while the switchover holds the write lane, must not stall it.
+    const env = { ...PATIENT_PROBES, ADMIN_TOKEN, SPOT_CHECK_INTERVAL: '0.01', ...(store === 'postgres' ? { DATABASE_URL: await h.pgDatabaseUrl() } : {}) };
     const gw = await h.gateway([primary!, r1!, r2!], env);
     const base = gatewayUrl(gw);
     const created = await http(base, 'POST', COLLECTIONS, { name: 'stream' });
     expect(created.status).toBe(200);
+    const other = await http(base, 'POST', COLLECTIONS, { name: 'other' });
+    expect(other.status).toBe(200);
     await waitStatusInSync(base);
 
     expect((await admin(base, 'POST', '/admin/switchover', { to: 'replica-1' }, null)).status).toBe(401);
@@ -30,7 +33,9 @@ describe.each(['sqlite', 'postgres'] as const)('planned switchover (%s store)', 
     expect((await admin(base, 'POST', '/admin/switchover', {})).status).toBe(400);
 
     const stream = new OpenLoopStream(base, created.json.id, { readEveryMs: 20, writeEveryMs: 20 });
+    const otherStream = new OpenLoopStream(base, other.json.id, { readEveryMs: 50, writeEveryMs: 25 });
     stream.start();
+    otherStream.start();
     await waitFor('writes acknowledged before the switchover', () => stream.ackedIds().length >= 30, 30_000);
     const startedAt = performance.now();
     const res = await admin(base, 'POST', '/admin/switchover', { to: 'replica-1' });
@@ -48,20 +53,24 @@ describe.each(['sqlite', 'postgres'] as const)('planned switchover (%s store)', 
     await waitFor('writes acknowledged after the switchover', () => stream.ackedIds().length >= acked + 50, 30_000);
     clearInterval(sample);
     await stream.stop();
+    await otherStream.stop();
     expect([...primaries]).toEqual(['replica-1']);
     expect(stream.failures).toEqual([]);
+    expect(otherStream.failures).toEqual([]);
     const during = stream.writeSamples.filter((s) => s.startedAt >= startedAt && s.startedAt < endedAt);
     expect(during.length).toBeGreaterThan(0); // writes really were sent while it happened
     // No acknowledged write lost: every node, the new primary first, holds every acknowledged id exactly once.
     const status = await waitStatusInSync(base);
     expect(status.primary).toBe('replica-1');
     expect(status.failovers.last).toMatchObject({ kind: 'switchover', from: 'primary', to: 'replica-1', writePauseMs: res.json.writePauseMs, preferredPrimary: r1!.url });
-    const ackedIds = stream.ackedIds();
-    for (const node of [r1!, primary!, r2!]) {
-      const col = await http(node.url, 'GET', `${COLLECTIONS}/stream`);
-      const got = await http(node.url, 'POST', `${COLLECTIONS}/${col.json.id}/get`, { include: [], limit: 100_000 });
-      expect(got.json.ids.length).toBe(ackedIds.length);
-      expect(new Set(got.json.ids)).toEqual(new Set(ackedIds));
+    for (const [name, s] of [['stream', stream], ['other', otherStream]] as const) {
+      const ackedIds = s.ackedIds();
+      for (const node of [r1!, primary!, r2!]) {
+        const col = await http(node.url, 'GET', `${COLLECTIONS}/${name}`);
+        const got = await http(node.url, 'POST', `${COLLECTIONS}/${col.json.id}/get`, { include: [], limit: 100_000 });
+        expect(got.json.ids.length).toBe(ackedIds.length);
+        expect(new Set(got.json.ids)).toEqual(new Set(ackedIds));
+      }
     }
 
     // Refusals after the switchover: the new primary cannot be removed; a node that is down cannot take over.
