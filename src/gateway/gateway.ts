@@ -176,6 +176,7 @@ export class Gateway {
         const [applier] = appliers.splice(i, 1);
         await applier!.stop();
       },
+      forget: (node) => lifecycle.forget(node),
     });
     const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, lease, follower, adopter, server, events, lifecycle, compactor, members);
     appliers.push(...nodes.map(newApplier));

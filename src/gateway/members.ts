@@ -40,6 +40,8 @@ export interface MembersDeps {
   connectTimeoutMs: number;
   startApplier: (node: ClusterNode) => void;
   stopApplier: (node: ClusterNode) => Promise<void>;
+  /** The lifecycle lets go of a removed node (NodeLifecycle.forget). */
+  forget: (node: ClusterNode) => void;
   /** How often the records are re-read (changes made through another gateway). */
   pollMs?: number;
 }
@@ -165,6 +167,7 @@ export class Members {
     cluster.remove(node); // no read is routed to it from here on
     health.unwatch(node);
     await this.deps.stopApplier(node);
+    this.deps.forget(node);
     this.note('removed', node);
     logger.warn({ node: node.name, url: redactUrl(node.config.url), reason }, `node ${node.name} removed: no reads, no writes, no promotion`);
     events.emit('node-membership', { node: node.name, action: 'removed', url: redactUrl(node.config.url), reason, at: Date.now() });

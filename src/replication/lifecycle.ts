@@ -119,6 +119,15 @@ export class NodeLifecycle {
     return node.isMember || this.isPaused(node) ? (this.markerPositions.get(node.id) ?? null) : null;
   }
 
+  /**
+   * A node removed at run time: published as unverified, so a gateway that mirrors lifecycles does not take
+   * it for a member if it is added again (it is checked afresh then), and its marker position is forgotten.
+   */
+  forget(node: ClusterNode): void {
+    this.markerPositions.delete(node.id);
+    this.setLifecycle(node, 'unverified', 'removed from the cluster');
+  }
+
   /** Paused by whilePaused: it will follow the log from where it stopped, so log compaction must keep that. */
   isPaused(node: ClusterNode): boolean {
     return this.paused.has(node.id);

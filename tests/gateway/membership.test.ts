@@ -170,6 +170,12 @@ describe('membership seen by every gateway on one PostgreSQL log', () => {
     expect((await admin(gatewayUrl(holder), 'DELETE', '/admin/nodes/replica-2')).status).toBe(200);
     await waitFor('the other gateway to detach it', () => follower.cluster.nodes.every((n) => n.name !== 'replica-2'), 10_000);
     expect(holder.cluster.nodes.map((n) => n.name)).toEqual(['primary', 'replica-1']);
+    const published = await holder.store.readClusterValues();
+    expect(published.get(`lifecycle:${extra!.url}`)).toBe('unverified:removed from the cluster');
+
+    // Added again: checked afresh by the leaseholder, and a member on both gateways once it passed.
+    expect((await admin(gatewayUrl(follower), 'POST', '/admin/nodes', { url: extra!.url, name: 'back' })).status).toBe(201);
+    await waitFor('the node back as a member on both gateways', () => [holder, follower].every((g) => g.cluster.nodes.find((n) => n.name === 'back')?.isMember), 30_000);
 
     // A switchover through the leaseholder: the other gateway follows the epoch it recorded.
     expect((await admin(gatewayUrl(holder), 'POST', '/admin/switchover', { to: 'replica-1' })).status).toBe(200);
