@@ -141,6 +141,15 @@ describe.each(['sqlite', 'postgres'] as const)('nodes added and removed at run t
     const refused = await runCli(['nodes', 'remove', 'primary', '--url', base, '--token', ADMIN_TOKEN]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/refused \(409\): primary is the primary/);
+    const badAdd = await runCli(['nodes', 'add', 'ftp://nowhere', '--url', base], { ADMIN_TOKEN });
+    expect(badAdd.code).toBe(1);
+    expect(badAdd.stderr).toMatch(/refused \(400\): url must be http or https/);
+    // The removed configured node comes back through the CLI, under its configured name, checked before it serves.
+    const back = await runCli(['nodes', 'add', r1.url, '--url', base], { ADMIN_TOKEN });
+    expect(back.code).toBe(0);
+    expect(back.stdout).toMatch(/^added replica-1 \(/);
+    await waitFor('replica-1 a member again', () => gw.cluster.nodes.find((n) => n.name === 'replica-1')?.isMember, 30_000);
+    expect(gw.cluster.nodes.map((n) => n.name)).toEqual(['primary', 'extra', 'replica-1']);
   });
 });
 
