@@ -45,7 +45,7 @@ export function parseMemberRecords(values: ReadonlyMap<string, string>): MemberR
 /**
  * The member list: configured nodes not removed, in configuration order, then added nodes in the order they
  * were added. A record for a configured node that says `added` changes nothing (it is there already); the
- * configured node keeps its name and priority.
+ * configured node keeps its name and priority. Never empty.
  */
 export function computeMembers(configured: readonly NodeConfig[], records: readonly MemberRecord[], nodeToken?: string): NodeConfig[] {
   const byId = new Map(records.map((r) => [r.id, r]));
@@ -60,7 +60,9 @@ export function computeMembers(configured: readonly NodeConfig[], records: reado
     if (members.some((m) => m.id === config.id || m.name === r.name)) return;
     members.push({ ...config, name: r.name, configuredRole: 'replica' });
   });
-  return members;
+  // Records that leave no node (every configured node removed, then the environment changed): the
+  // environment is all there is to serve from; the operator can remove nodes again.
+  return members.length > 0 ? members : [...configured];
 }
 
 /** The first free `replica-N` name, for a node added without one. */

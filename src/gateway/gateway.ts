@@ -67,7 +67,7 @@ export class Gateway {
     const state = await store.loadState();
     const connectTimeoutMs = Math.min(config.healthCheckTimeoutMs, 2_000);
     // The configured nodes, changed by those an operator added or removed at run time (recorded in the store).
-    const nodes = Members.initial(config.nodes, state.cluster, config.nodeToken).map((c) => new ClusterNode(c, connectTimeoutMs));
+    const nodes = Members.fromStore(config.nodes, state.cluster, config.nodeToken).map((c) => new ClusterNode(c, connectTimeoutMs));
     for (const n of nodes) {
       n.appliedSeq = state.positions.get(n.id) ?? 0;
       n.drained = state.cluster.get(`drained:${n.id}`) === '1';
@@ -141,20 +141,20 @@ export class Gateway {
     });
     compactor.load(state.cluster);
     const newApplier = (node: ClusterNode) =>
-        new NodeApplier(node, {
-          cluster,
-          log,
-          catalog,
-          store,
-          health,
-          events,
-          logger,
-          primaryLane,
-          requestTimeoutMs: config.requestTimeoutMs,
-          spotCheck,
-          lease,
-          onStaleEpoch: () => void failover.evaluate(),
-        });
+      new NodeApplier(node, {
+        cluster,
+        log,
+        catalog,
+        store,
+        health,
+        events,
+        logger,
+        primaryLane,
+        requestTimeoutMs: config.requestTimeoutMs,
+        spotCheck,
+        lease,
+        onStaleEpoch: () => void failover.evaluate(),
+      });
     const members = new Members({
       cluster,
       store,

@@ -63,8 +63,8 @@ export class Members {
 
   constructor(private readonly deps: MembersDeps) {}
 
-  /** The member list at start-up: the environment, changed by the records the store holds. */
-  static initial(configured: NodeConfig[], stored: ReadonlyMap<string, string>, nodeToken?: string): NodeConfig[] {
+  /** The member list: the environment, changed by the records the store holds (at start-up and each poll). */
+  static fromStore(configured: NodeConfig[], stored: ReadonlyMap<string, string>, nodeToken?: string): NodeConfig[] {
     return computeMembers(configured, parseMemberRecords(stored), nodeToken);
   }
 
@@ -128,7 +128,7 @@ export class Members {
       // Read under the lane: values read before an add of this gateway recorded it would detach that node again.
       const values = await this.deps.store.readClusterValues();
       const { cluster, logger } = this.deps;
-      const wanted = computeMembers(this.deps.configured, parseMemberRecords(values), this.deps.nodeToken);
+      const wanted = Members.fromStore(this.deps.configured, values, this.deps.nodeToken);
       const wantedIds = new Set(wanted.map((c) => c.id));
       for (const node of [...cluster.nodes]) {
         if (wantedIds.has(node.id)) continue;

@@ -43,6 +43,11 @@ describe('computeMembers', () => {
     expect(members.map((m) => m.id)).toEqual(['http://a:8000']);
   });
 
+  it('falls back to the configured nodes when the records would leave none', () => {
+    const gone = configured.map((c) => record(c.url, 'removed', c.name, 1));
+    expect(computeMembers(configured, gone)).toEqual(configured);
+  });
+
   it('an added node removed later is out; added again, it is back', () => {
     expect(computeMembers(configured, [record('http://c:8000', 'removed', 'c', 30)]).map((m) => m.name)).toEqual(['primary', 'replica-1']);
     expect(computeMembers(configured, [record('http://c:8000', 'added', 'c', 40)]).map((m) => m.name)).toEqual(['primary', 'replica-1', 'c']);
