@@ -55,6 +55,8 @@ export class NodeLifecycle {
   private readonly paused = new Set<string>();
   private readonly resyncing = new Set<string>();
   readonly copies = new Map<string, CopyProgress>();
+  /** Aborts a node's refill under way (the node was removed at run time). */
+  private readonly refills = new Map<string, AbortController>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly abort = new AbortController();
@@ -124,6 +126,7 @@ export class NodeLifecycle {
    * it for a member if it is added again (it is checked afresh then), and its marker position is forgotten.
    */
   forget(node: ClusterNode): void {
+    this.refills.get(node.id)?.abort(new Error('removed from the cluster'));
     this.markerPositions.delete(node.id);
     this.setLifecycle(node, 'unverified', 'removed from the cluster');
   }
@@ -350,11 +353,13 @@ export class NodeLifecycle {
     const fromPosition = source.appliedSeq;
     logger.info({ node: node.name, source: source.name, fromPosition }, `refilling ${node.name} by copy from ${source.name}`);
     let lastLog = 0;
+    const refill = new AbortController();
+    this.refills.set(node.id, refill);
     const done = await copyNode(source, node, fromPosition, {
       catalog,
       store,
       timeoutMs,
-      signal: this.abort.signal,
+      signal: AbortSignal.any([this.abort.signal, refill.signal]),
       onProgress: (p) => {
         this.copies.set(node.id, p);
         if (Date.now() - lastLog >= 5_000) {
@@ -363,7 +368,9 @@ export class NodeLifecycle {
           logger.info({ node: node.name, recordsCopied: p.recordsCopied, recordsTotal: p.recordsTotal, recordsPerSecond: perSecond, etaSeconds }, 'copy progress');
         }
       },
-    });
+    }).finally(() => this.refills.delete(node.id));
+    // Removed while the last page was copied: it is no member of anything, and must not be published as one.
+    if (!this.deps.cluster.nodes.includes(node)) return;
     node.appliedSeq = fromPosition;
     await store.advancePosition(node.id, fromPosition);
     await this.stamp(node, randomUUID());

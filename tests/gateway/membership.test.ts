@@ -191,3 +191,29 @@ describe('membership seen by every gateway on one PostgreSQL log', () => {
     await waitFor('the other gateway to route writes to the new primary', () => follower.cluster.primary.name === 'replica-1', 10_000);
   });
 });
+
+describe('a node removed while it is filled by copy', () => {
+  let h: Harness;
+  afterEach(async () => h.cleanup());
+
+  it('stops the copy and is never published as a member', async () => {
+    h = new Harness();
+    const [primary, added] = await h.chromaCluster(2);
+    await seedNode(primary!.url, [{ database: 'default_database', name: 'big', records: 6_000, dimensions: 32 }]);
+    const gw = await h.gateway([primary!], { ...PATIENT_PROBES, ADMIN_TOKEN });
+    const base = gatewayUrl(gw);
+    expect((await admin(base, 'POST', '/admin/nodes', { url: added!.url, name: 'extra' })).status).toBe(201);
+    const node = gw.cluster.nodes.find((n) => n.name === 'extra')!;
+    await waitFor('the copy under way', () => (gw.lifecycle.copyStatus(node)?.recordsCopied ?? 0) > 0, 30_000, 5);
+    expect((await admin(base, 'DELETE', '/admin/nodes/extra')).status).toBe(200);
+    await waitFor('the copy abandoned', () => gw.lifecycle.copyStatus(node) === null, 10_000);
+    const copied = async () => (await http(added!.url, 'POST', `/api/v2/tenants/default_tenant/databases/default_database/collections/${(await http(added!.url, 'GET', '/api/v2/tenants/default_tenant/databases/default_database/collections/big')).json.id}/get`, { include: [], limit: 10_000 })).json.ids.length;
+    const afterAbort = await copied();
+    expect(afterAbort).toBeLessThan(6_000);
+    // Whatever was in flight has landed once two reads agree; nothing is written after that.
+    await waitFor('the node to stop changing', async () => (await copied()) === (await copied()), 10_000, 200);
+    expect(await copied()).toBeLessThan(6_000);
+    expect(node.lifecycle).toBe('unverified');
+    expect((await gw.store.readClusterValues()).get(`lifecycle:${added!.url}`)).toBe('unverified:removed from the cluster');
+  });
+});
