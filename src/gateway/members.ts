@@ -98,6 +98,8 @@ export class Members {
       if (same) throw errors.conflict(`${redactUrl(id)} is already a member, named ${same.name}`);
       const name = (body.name as string | undefined) ?? nextReplicaName([...cluster.nodes.map((n) => n.name), ...this.configuredNames()]);
       if (cluster.nodes.some((n) => n.name === name)) throw errors.conflict(`a node named ${name} is already a member`);
+      // A configured node keeps its name even while removed: it may be added back.
+      if (this.deps.configured.some((c) => c.name === name && c.id !== id)) throw errors.conflict(`${name} is the name of a configured node (PRIMARY_URL / REPLICA_URLS): choose another`);
       const record: MemberRecord = { id, state: 'added', url, name, at: Date.now() };
       await this.deps.store.setClusterValue(memberKey(id), encodeMemberRecord(record));
       const values = await this.deps.store.readClusterValues();

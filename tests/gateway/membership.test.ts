@@ -141,6 +141,7 @@ describe.each(['sqlite', 'postgres'] as const)('nodes added and removed at run t
     const refused = await runCli(['nodes', 'remove', 'primary', '--url', base, '--token', ADMIN_TOKEN]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/refused \(409\): primary is the primary/);
+    expect(await admin(base, 'POST', '/admin/nodes', { url: 'http://127.0.0.1:9', name: 'replica-1' })).toMatchObject({ status: 409, json: { message: expect.stringMatching(/name of a configured node/) } });
     const badAdd = await runCli(['nodes', 'add', 'ftp://nowhere', '--url', base], { ADMIN_TOKEN });
     expect(badAdd.code).toBe(1);
     expect(badAdd.stderr).toMatch(/refused \(400\): url must be http or https/);
