@@ -71,33 +71,53 @@ export function repairCommand(): Command {
   );
 }
 
-interface AdminOptions {
+export interface AdminOptions {
   url: string;
   token?: string;
 }
 
-function adminCommand(name: string, description: string): Command {
+/** A request the gateway understood and refused (400, 404, 409): its reason, for an exit code 1. */
+export class AdminRefusal extends Error {}
+
+export function adminCommand(name: string, description: string): Command {
   return new Command(name)
     .description(description)
     .requiredOption('--url <url>', 'the gateway, e.g. http://localhost:8000')
     .option('--token <token>', 'admin token [env ADMIN_TOKEN]');
 }
 
-async function callAdmin<T>(opts: AdminOptions, path: string): Promise<T> {
+/**
+ * Calls the admin API (POST unless told otherwise). With `refusals`, a 400/404/409 answer is an
+ * AdminRefusal carrying the gateway's reason (the action was refused); otherwise any non-2xx is a ConfigError.
+ */
+export async function callAdmin<T>(opts: AdminOptions, path: string, init: { method?: string; body?: unknown; refusals?: boolean } = {}): Promise<T> {
   const token = opts.token ?? process.env.ADMIN_TOKEN;
   if (!token) throw new ConfigError('no admin token: pass --token or set ADMIN_TOKEN');
   const url = new URL(path, withDefaultScheme(opts.url)).toString();
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    res = await fetch(url, {
+      method: init.method ?? 'POST',
+      headers: { authorization: `Bearer ${token}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
   } catch (err) {
     throw new ConfigError(`cannot reach the gateway at ${opts.url}: ${(err as Error).cause ?? (err as Error).message}`);
   }
   const text = await res.text();
   if (res.status === 401) throw new ConfigError('the gateway refused the admin token (401)');
   if (res.status === 404 && text.includes('disabled')) throw new ConfigError('the gateway has no admin API: it runs without ADMIN_TOKEN');
+  if (init.refusals && [400, 404, 409].includes(res.status)) throw new AdminRefusal(`refused (${res.status}): ${refusalMessage(text)}`);
   if (!res.ok) throw new ConfigError(`the gateway answered ${res.status}: ${text.slice(0, 300)}`);
   return JSON.parse(text) as T;
+}
+
+function refusalMessage(text: string): string {
+  try {
+    return String((JSON.parse(text) as { message?: unknown }).message ?? text);
+  } catch {
+    return text.slice(0, 300);
+  }
 }
 
 function formatVerify(r: VerifyReport): string {

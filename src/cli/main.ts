@@ -8,6 +8,7 @@ import { monitorCommand } from './monitor-command.js';
 import { notifyCommand } from './notify-command.js';
 import { failoverTestCommand } from './failover-test-command.js';
 import { repairCommand, verifyCommand } from './admin-commands.js';
+import { nodesCommand, switchoverCommand } from './member-commands.js';
 import { backupCommand, restoreCommand } from './backup-commands.js';
 
 const program = new Command('chroma-ha')
@@ -19,6 +20,8 @@ program.addCommand(monitorCommand());
 program.addCommand(notifyCommand());
 program.addCommand(failoverTestCommand());
 program.addCommand(verifyCommand());
+program.addCommand(nodesCommand());
+program.addCommand(switchoverCommand());
 program.addCommand(repairCommand());
 program.addCommand(backupCommand());
 program.addCommand(restoreCommand());

@@ -8,6 +8,8 @@ export interface ClusterEvents {
   'node-diverged': [{ node: string; seq: number; error: string; at: number }];
   /** Identity checked (member), refill or repair (resync), unchecked since it came back (unverified), foreign. */
   'node-lifecycle': [{ node: string; from: string; to: string; reason: string | null; at: number }];
+  /** A node added or removed at run time (gateway/members.ts). */
+  'node-membership': [{ node: string; action: 'added' | 'removed'; url: string; reason: string; at: number }];
   request: [{ routeClass: string; node: string | null; status: number; durationMs: number }];
   'upstream-error': [{ node: string; kind: string }];
   retry: [{ from: string; to: string; routeClass: string }];

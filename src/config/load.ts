@@ -59,6 +59,8 @@ export interface GatewayConfig {
   allowUnknownWrites: boolean;
   /** True when client credentials are not forwarded to the nodes (the gateway has its own). */
   ownNodeCredentials: boolean;
+  /** NODE_TOKEN: the gateway's own credential for nodes, also given to nodes added at run time. */
+  nodeToken?: string;
   dataDir: string;
   databaseUrl?: string;
   logLevel: string;
@@ -116,6 +118,7 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
     clientTokens,
     allowUnknownWrites: get<boolean>(s.ALLOW_UNKNOWN_WRITES)!,
     ownNodeCredentials: clientTokens !== undefined || nodeToken !== undefined,
+    nodeToken,
     dataDir: get<string>(s.DATA_DIR)!,
     databaseUrl: get<string>(s.DATABASE_URL),
     logLevel: get<string>(s.LOG_LEVEL)!,

@@ -1,6 +1,8 @@
 // The admin API under /admin/ (bearer ADMIN_TOKEN; 401 without it or with a wrong one, and the whole API
 // answers 404 when no token is configured): list nodes, verify the nodes against the primary, repair
-// replicas, refill a node by copy, drain a node (no new reads) and undrain it, stream a consistent backup. Each action is also a `chroma-ha` command (src/cli/) calling these.
+// replicas, refill a node by copy, drain a node (no new reads) and undrain it, stream a consistent backup,
+// add and remove nodes at run time (members.ts), switch the primary over to a named node (failover.ts).
+// Each action is also a `chroma-ha` command (src/cli/) calling these.
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cluster } from '../cluster/cluster.js';
@@ -13,6 +15,9 @@ import type { MaintenanceSlot } from '../replication/maintenance.js';
 import { redactUrl } from '../log/redact.js';
 import { streamSnapshot } from '../backup/snapshot.js';
 import { errors, HttpError, sendJson } from './errors.js';
+import { readBody } from '../proxy/body.js';
+import type { Members } from './members.js';
+import type { SwitchoverResult } from '../replication/failover.js';
 
 export interface AdminDeps extends RepairDeps {
   cluster: Cluster;
@@ -24,7 +29,13 @@ export interface AdminDeps extends RepairDeps {
   leaseHeld: () => boolean;
   /** Shared with the anti-entropy pass: one verify, repair, backup or pass at a time (409 otherwise). */
   slot: MaintenanceSlot;
+  members: Members;
+  /** A planned switchover (FailoverCoordinator.switchover): refused with 404/409 and the reason. */
+  switchover: (to: string) => Promise<SwitchoverResult>;
 }
+
+/** Admin request bodies are a few fields. */
+const ADMIN_BODY_LIMIT = 64 * 1024;
 
 export class AdminApi {
   constructor(private readonly deps: AdminDeps) {}
@@ -38,6 +49,10 @@ export class AdminApi {
     const path = new URL(req.url ?? '/', 'http://gateway').pathname.replace(/\/+$/, '');
     const method = req.method ?? 'GET';
     if (method === 'GET' && path === '/admin/nodes') return sendJson(res, 200, { nodes: this.nodes() });
+    if (method === 'POST' && path === '/admin/nodes') return sendJson(res, 201, await this.addNode(req));
+    if (method === 'POST' && path === '/admin/switchover') return sendJson(res, 200, await this.switchover(req));
+    const removal = /^\/admin\/nodes\/([^/]+)$/.exec(path);
+    if (method === 'DELETE' && removal) return sendJson(res, 200, await this.deps.members.remove(decodeURIComponent(removal[1]!)));
     if (method === 'POST' && path === '/admin/verify') return sendJson(res, 200, await this.exclusive('verify', () => this.verify()));
     if (method === 'POST' && path === '/admin/repair') return sendJson(res, 200, await this.exclusive('repair', () => this.repair()));
     if (method === 'POST' && path === '/admin/backup') return this.exclusive('backup', () => this.backup(res));
@@ -48,9 +63,26 @@ export class AdminApi {
       return sendJson(res, 200, await this.drain(node, action[2] === 'drain'));
     }
     throw errors.notFound(
-      `no admin route ${method} ${path}: GET /admin/nodes, POST /admin/verify, POST /admin/repair, POST /admin/backup, POST /admin/nodes/{name}/resync|drain|undrain`,
+      `no admin route ${method} ${path}: GET /admin/nodes, POST /admin/nodes, DELETE /admin/nodes/{name}, POST /admin/switchover, POST /admin/verify, POST /admin/repair, POST /admin/backup, POST /admin/nodes/{name}/resync|drain|undrain`,
     );
   };
+
+  private async addNode(req: IncomingMessage) {
+    const body = await jsonBody(req);
+    const node = await this.deps.members.add({ url: body.url, name: body.name });
+    return this.nodes().find((n) => n.name === node.name)!;
+  }
+
+  private async switchover(req: IncomingMessage): Promise<SwitchoverResult> {
+    const { to } = await jsonBody(req);
+    if (typeof to !== 'string' || to === '') throw errors.invalidArgument('to is required: the name of the node to make primary');
+    try {
+      return await this.deps.switchover(to);
+    } catch (err) {
+      if (err instanceof HttpError) this.deps.logger.warn({ to, status: err.status, reason: err.message }, `planned switchover to ${to} refused: ${err.message}`);
+      throw err;
+    }
+  }
 
   private nodes() {
     return this.deps.cluster.nodes.map((n) => ({
@@ -129,6 +161,19 @@ export class AdminApi {
   private exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return this.deps.slot.run(what, fn);
   }
+}
+
+async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const raw = (await readBody(req, ADMIN_BODY_LIMIT)).toString('utf8');
+  if (raw.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw errors.malformedJson((err as Error).message);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw errors.invalidArgument('the body must be a JSON object');
+  return parsed as Record<string, unknown>;
 }
 
 /** Constant-time comparison (of digests, so lengths never leak either). */

@@ -31,6 +31,7 @@ import { gatewayHealth, gatewayStatus } from './status.js';
 import { sendJson } from './errors.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { AdminApi } from './admin.js';
+import { Members } from './members.js';
 
 export class Gateway {
   readonly startedAt = Date.now();
@@ -56,6 +57,7 @@ export class Gateway {
     readonly tenants: KnownTenants,
     readonly antiEntropy: AntiEntropy,
     private readonly maintenance: MaintenanceSlot,
+    readonly members: Members,
   ) {}
 
   static async create(config: GatewayConfig, logger: Logger = createLogger(config.logLevel)): Promise<Gateway> {
@@ -69,7 +71,9 @@ export class Gateway {
       throw new Error(`cannot open the replication log store given by ${setting}: ${(err as Error).message}`);
     }
     const state = await store.loadState();
-    const nodes = config.nodes.map((c) => new ClusterNode(c, Math.min(config.healthCheckTimeoutMs, 2_000)));
+    const connectTimeoutMs = Math.min(config.healthCheckTimeoutMs, 2_000);
+    // The configured nodes, changed by those an operator added or removed at run time (recorded in the store).
+    const nodes = Members.fromStore(config.nodes, state.cluster, config.nodeToken).map((c) => new ClusterNode(c, connectTimeoutMs));
     for (const n of nodes) {
       n.appliedSeq = state.positions.get(n.id) ?? 0;
       n.drained = state.cluster.get(`drained:${n.id}`) === '1';
@@ -160,25 +164,47 @@ export class Gateway {
       intervalMs: config.antiEntropyIntervalMs,
       isActive: () => lease.isHeld(),
     });
-    const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, lease, follower, adopter, server, events, lifecycle, compactor, tenants, antiEntropy, maintenance);
-    appliers.push(...nodes.map(
-      (node) =>
-        new NodeApplier(node, {
-          cluster,
-          log,
-          catalog,
-          store,
-          health,
-          events,
-          logger,
-          primaryLane,
-          requestTimeoutMs: config.requestTimeoutMs,
-          spotCheck,
-          lease,
-          leasePeriodMs: config.leasePeriodMs,
-          onStaleEpoch: () => void failover.evaluate(),
-        }),
-    ));
+    const newApplier = (node: ClusterNode) =>
+      new NodeApplier(node, {
+        cluster,
+        log,
+        catalog,
+        store,
+        health,
+        events,
+        logger,
+        primaryLane,
+        requestTimeoutMs: config.requestTimeoutMs,
+        spotCheck,
+        lease,
+        leasePeriodMs: config.leasePeriodMs,
+        onStaleEpoch: () => void failover.evaluate(),
+      });
+    const members = new Members({
+      cluster,
+      store,
+      health,
+      log,
+      events,
+      logger,
+      configured: config.nodes,
+      nodeToken: config.nodeToken,
+      connectTimeoutMs,
+      startApplier: (node) => {
+        const applier = newApplier(node);
+        appliers.push(applier);
+        applier.start();
+      },
+      stopApplier: async (node) => {
+        const i = appliers.findIndex((a) => a.node === node);
+        if (i < 0) return;
+        const [applier] = appliers.splice(i, 1);
+        await applier!.stop();
+      },
+      forget: (node) => lifecycle.forget(node),
+    });
+    const gw = new Gateway(config, logger, store, cluster, catalog, log, health, failover, lease, follower, adopter, server, events, lifecycle, compactor, tenants, antiEntropy, maintenance, members);
+    appliers.push(...nodes.map(newApplier));
     gw.appliers = appliers;
     return gw;
   }
@@ -196,13 +222,13 @@ export class Gateway {
       sendJson(res, h.code, { status: h.status, primary: cluster.primary.isUp ? cluster.primary.name : null });
     });
     this.server.endpoint('/status', async (_req, res) => {
-      sendJson(res, 200, await gatewayStatus(cluster, log, this.store, this.startedAt, { control: { roles: this.failover, lease: this.lease }, lifecycle: this.lifecycle, compactor: this.compactor, antiEntropy: this.antiEntropy }));
+      sendJson(res, 200, await gatewayStatus(cluster, log, this.store, this.startedAt, { control: { roles: this.failover, lease: this.lease }, lifecycle: this.lifecycle, compactor: this.compactor, antiEntropy: this.antiEntropy, members: this.members }));
     });
     const metrics = new GatewayMetrics({
       cluster,
       events,
       httpServer: this.server.server,
-      status: () => gatewayStatus(cluster, log, this.store, this.startedAt, { lifecycle: this.lifecycle, compactor: this.compactor, antiEntropy: this.antiEntropy }),
+      status: () => gatewayStatus(cluster, log, this.store, this.startedAt, { lifecycle: this.lifecycle, compactor: this.compactor, antiEntropy: this.antiEntropy, members: this.members }),
     });
     this.server.endpoint('/metrics', metrics.handler);
     this.lease.onChange((held) => {
@@ -226,8 +252,11 @@ export class Gateway {
       slot: this.maintenance,
       tenants: this.tenants,
       recordsPerSecond: config.verifyRecordsPerSecond,
+      members: this.members,
+      switchover: (to) => this.failover.switchover(to),
     });
     this.server.endpointTree('/admin/', admin.handler);
+    this.members.start();
     this.lifecycle.start();
     this.compactor.start();
     this.antiEntropy.start();
@@ -248,6 +277,7 @@ export class Gateway {
 
   async stop(): Promise<void> {
     await this.server.close(this.config.shutdownTimeoutMs);
+    await this.members.stop();
     this.failover.stop();
     this.health.stop();
     await this.antiEntropy.stop();

@@ -11,6 +11,7 @@ import type { NodeLifecycle } from '../replication/lifecycle.js';
 import type { LogCompactor } from '../replication/compaction.js';
 import type { AntiEntropy } from '../replication/anti-entropy.js';
 import { redactUrl } from '../log/redact.js';
+import type { MemberChange } from './members.js';
 import { VERSION } from '../version.js';
 import type { DecisionStatus, GatewayStatus } from '../status/schema.js';
 
@@ -40,6 +41,7 @@ export interface StatusSources {
   lifecycle?: NodeLifecycle;
   compactor?: LogCompactor;
   antiEntropy?: AntiEntropy;
+  members?: { recentChanges(): MemberChange[] };
 }
 
 export async function gatewayStatus(
@@ -47,7 +49,7 @@ export async function gatewayStatus(
   log: ReplicationLog,
   store: ReplicationStore,
   startedAt: number,
-  { control, lifecycle, compactor, antiEntropy }: StatusSources = {},
+  { control, lifecycle, compactor, antiEntropy, members }: StatusSources = {},
 ): Promise<GatewayStatus> {
   const leaseView = control?.lease.view();
   const health = gatewayHealth(cluster);
@@ -111,6 +113,7 @@ export async function gatewayStatus(
       },
     nodes,
     antiEntropy: antiEntropy && antiEntropyJson(antiEntropy),
+    membership: members && { changes: members.recentChanges() },
     log: {
       store: store.kind,
       storeReachable,

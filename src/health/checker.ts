@@ -24,6 +24,8 @@ export class HealthChecker {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly probing = new Map<string, AbortController>();
   private stopped = false;
+  /** Nodes removed at run time: no probe is scheduled and no result recorded for them. */
+  private readonly unwatched = new Set<string>();
   private readonly probeLatency = new Map<string, LatencyEstimator>();
   private readonly writeLatency = new Map<string, LatencyEstimator>();
 
@@ -43,6 +45,20 @@ export class HealthChecker {
     for (const t of this.timers.values()) clearTimeout(t);
     for (const c of this.probing.values()) c.abort();
     this.timers.clear();
+  }
+
+  /** Starts probing a node added at run time. */
+  watch(node: ClusterNode): void {
+    this.unwatched.delete(node.id);
+    this.schedule(node, 0);
+  }
+
+  /** Stops probing a removed node; a probe in flight is abandoned and records nothing. */
+  unwatch(node: ClusterNode): void {
+    this.unwatched.add(node.id);
+    clearTimeout(this.timers.get(node.id));
+    this.timers.delete(node.id);
+    this.probing.get(node.id)?.abort();
   }
 
   /** Passive detection: a real request could not reach the node. Counts as one failed check. */
@@ -81,7 +97,7 @@ export class HealthChecker {
   }
 
   private schedule(node: ClusterNode, delayMs: number): void {
-    if (this.stopped) return;
+    if (this.stopped || this.unwatched.has(node.id)) return;
     clearTimeout(this.timers.get(node.id));
     this.timers.set(
       node.id,
@@ -128,7 +144,7 @@ export class HealthChecker {
   }
 
   private record(node: ClusterNode, ok: boolean, error: string | null, latencyMs: number | null): void {
-    if (this.stopped) return;
+    if (this.stopped || this.unwatched.has(node.id)) return;
     node.lastCheckAt = Date.now();
     node.lastLatencyMs = latencyMs === null ? null : Math.round(latencyMs * 10) / 10;
     if (ok) {

@@ -75,7 +75,8 @@ export class GatewayMetrics {
   private async refresh(): Promise<void> {
     const status = await this.src.status();
     const g = this.g;
-    for (const gauge of [g.role, g.syncState]) gauge.reset();
+    // Every per-node series is rebuilt: a node removed at run time (gateway/members.ts) must not linger.
+    for (const gauge of [g.role, g.syncState, g.up, g.latency, g.applied, g.lagEntries, g.lagSeconds, g.nodeInFlight, g.copyCopied, g.copyTotal, g.copyRate]) gauge.reset();
     for (const n of status.nodes) {
       const node = { node: n.name };
       g.up.set(node, n.health === 'up' ? 1 : 0);

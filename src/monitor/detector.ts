@@ -63,6 +63,8 @@ export class Detector {
   private readonly lagTrackers = new Map<string, StateTracker>();
   private readonly statusNodes = new Map<string, StatusNode>();
   private failoverBaseline: number | null = null;
+  /** Membership changes already seen in /status (null until the first /status: those are not announced). */
+  private seenMemberChanges: Set<string> | null = null;
   private readonly ctx: MessageContext;
 
   constructor(
@@ -83,6 +85,7 @@ export class Detector {
     if (this.gateway && obs.gateway) this.observeGateway(obs.gateway, obs.at, out);
     if (status) {
       this.checkFailovers(status, obs.at, out);
+      this.checkMembership(status, obs.at, out);
       for (const s of status.nodes) this.checkReplication(s, obs.at, out);
     }
     this.remind(obs.at, out);
@@ -201,7 +204,7 @@ export class Detector {
     const target: AlertTarget = { name: last.to, kind: 'node', url: promoted?.url ?? null, role: 'primary' };
     const details = { from: last.from, to: last.to, reason: last.reason, failoverKind: last.kind, failoversTotal: count, changesSinceLastCheck: count - baseline };
     if (last.kind === 'switchover') {
-      out.alerts.push(this.alert('switchover', 'notice', target, null, last.at, at, messages.switchover(last.from, last.to, last.reason, last.at), details));
+      out.alerts.push(this.alert('switchover', 'notice', target, null, last.at, at, messages.switchover(last.from, last.to, last.reason, last.at, last.writePauseMs), { ...details, writePauseMs: last.writePauseMs ?? null }));
       return;
     }
     const old = last.from ? this.statusNodes.get(last.from) : undefined;
@@ -209,6 +212,21 @@ export class Detector {
     const pausedMs = Number.isFinite(markedDown) && last.at >= markedDown ? last.at - markedDown : null;
     const msg = messages.failover(last.from, last.to, last.reason, last.at, pausedMs, count - baseline, status.log.pendingWrites, this.ctx);
     out.alerts.push(this.alert('failover', 'notice', target, null, last.at, at, msg, { ...details, writesPausedMs: pausedMs, pendingWrites: status.log.pendingWrites }));
+  }
+
+  /** One notice per node added or removed at run time, as /status lists them. */
+  private checkMembership(status: GatewayStatusView, at: number, out: Detection): void {
+    const changes = status.membership?.changes ?? [];
+    const key = (c: (typeof changes)[number]) => `${c.at}|${c.action}|${c.node}`;
+    const seen = this.seenMemberChanges;
+    this.seenMemberChanges = new Set(changes.map(key));
+    if (seen === null) return;
+    for (const c of changes) {
+      if (seen.has(key(c))) continue;
+      const since = Date.parse(c.at);
+      const target: AlertTarget = { name: c.node, kind: 'node', url: c.url, role: c.action === 'added' ? 'replica' : null };
+      out.alerts.push(this.alert('node-membership', 'notice', target, null, since, at, messages.membership(c.action, c.node, c.url, since, this.ctx), { action: c.action }));
+    }
   }
 
   private checkReplication(s: StatusNode, at: number, out: Detection): void {

@@ -152,11 +152,30 @@ export const messages = {
     };
   },
 
-  switchover(from: string | null, to: string, reason: string, at: number): Message {
+  /** A node an operator added or removed at run time (POST / DELETE /admin/nodes). */
+  membership(action: 'added' | 'removed', node: string, url: string, at: number, ctx: MessageContext): Message {
+    return action === 'added'
+      ? {
+          severity: 'info',
+          title: `Node added: ${node}`,
+          summary: `${node} (${url}) joined the cluster at ${isoTime(at)}. It is checked and filled by copy before it serves reads.`,
+          checks: [statusHint(ctx, `Watch ${node} until it is in-sync (copy progress, sync state)`)],
+        }
+      : {
+          severity: 'info',
+          title: `Node removed: ${node}`,
+          summary: `${node} (${url}) left the cluster at ${isoTime(at)}: it gets no more reads or writes. Its data stays on the node.`,
+          checks: ['Nothing, if an operator removed it on purpose; otherwise who has the admin token'],
+        };
+  },
+
+  /** writePauseMs is set for a planned switchover an operator asked for (none for an automatic failback). */
+  switchover(from: string | null, to: string, reason: string, at: number, writePauseMs?: number): Message {
+    const planned = writePauseMs !== undefined;
     return {
       severity: 'info',
-      title: `Switchover: ${to} is primary again${from ? ` (was ${from})` : ''}`,
-      summary: `The gateway handed the primary role to ${to} at ${isoTime(at)}: ${reason}.`,
+      title: planned ? `Planned switchover: ${to} is primary${from ? ` (was ${from})` : ''}` : `Switchover: ${to} is primary again${from ? ` (was ${from})` : ''}`,
+      summary: `The gateway handed the primary role to ${to} at ${isoTime(at)}: ${reason}.${planned ? ` New writes were held ${writePauseMs} ms.` : ''}`,
       checks: ['Nothing, unless role changes repeat: then look for a flapping node'],
     };
   },

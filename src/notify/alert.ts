@@ -16,6 +16,7 @@ export const ALERT_KINDS = [
   'gateway-unreachable',
   'failover',
   'switchover',
+  'node-membership',
   'replica-lag',
   'node-diverged',
   'test',

@@ -31,6 +31,11 @@ export interface Observations {
   lease: { held: boolean; holder: string | null; expiresAt: number; graceUntil?: number };
   /** When a switchover to this node last failed to complete (it could not catch up in time). */
   lastSkippedSwitchover: { nodeId: string; at: number } | null;
+  /**
+   * The node an operator switched over to (POST /admin/switchover): it counts as the highest priority, so an
+   * automatic failback to the configured primary does not undo the operator's choice.
+   */
+  preferredPrimaryId?: string | null;
 }
 
 export type Decision =
@@ -49,7 +54,8 @@ export const SWITCHOVER_BACKOFF_MS = 5_000;
 
 const usable = (n: NodeView) => n.health === 'up' && n.syncState !== 'diverged' && n.lifecycle === 'member';
 
-export function decide(o: Observations): Decision {
+export function decide(observed: Observations): Decision {
+  const o = withOperatorPreference(observed);
   const byId = (id: string | null) => o.nodes.find((n) => n.id === id);
 
   if (o.stored.epoch > o.epoch) {
@@ -120,5 +126,60 @@ export function decide(o: Observations): Decision {
     action: 'switchover',
     to: preferred.id,
     reason: `${preferred.name} has priority ${preferred.priority} (above ${primary.name}'s ${primary.priority}) and is ${Math.max(0, behind)} entries short of the committed head`,
+  };
+}
+
+/** The operator's choice outranks every configured priority (it is shown as such in the reasons). */
+function withOperatorPreference(o: Observations): Observations {
+  const preferred = o.preferredPrimaryId;
+  if (!preferred || !o.nodes.some((n) => n.id === preferred)) return o;
+  const top = Math.max(...o.nodes.map((n) => n.priority)) + 1;
+  return { ...o, nodes: o.nodes.map((n) => (n.id === preferred ? { ...n, priority: top } : n)) };
+}
+
+/** What decideSwitchover needs to know about a node beyond the failover's view of it. */
+export interface SwitchoverNodeView extends NodeView {
+  drained: boolean;
+}
+
+export interface SwitchoverRequest {
+  /** The node the operator named (its name, or its URL without credentials). */
+  target: string;
+  nodes: SwitchoverNodeView[];
+  primaryId: string;
+  committedHead: number;
+  lease: { held: boolean; holder: string | null };
+}
+
+export type SwitchoverDecision =
+  | { action: 'switchover'; to: string; reason: string }
+  | { action: 'refuse'; status: 404 | 409; reason: string };
+
+/**
+ * Whether a planned switchover to the named node may start (POST /admin/switchover). It is refused, with
+ * the reason, unless this gateway holds the lease and the target is a healthy, in-sync (or at most
+ * CAUGHT_UP_SLACK entries short), undrained member other than the primary; executing it then waits, with
+ * writes held, until the target has applied every committed entry.
+ */
+export function decideSwitchover(r: SwitchoverRequest): SwitchoverDecision {
+  const refuse = (reason: string, status: 404 | 409 = 409): SwitchoverDecision => ({ action: 'refuse', status, reason });
+  const target = r.nodes.find((n) => n.name === r.target || n.id === r.target);
+  if (!target) return refuse(`no node named ${r.target}; nodes: ${r.nodes.map((n) => n.name).join(', ')}`, 404);
+  if (!r.lease.held) {
+    return refuse(`this gateway does not hold the applier lease (${r.lease.holder ? `held by ${r.lease.holder}` : 'unheld'}): ask the leaseholder, only it changes roles`);
+  }
+  const primary = r.nodes.find((n) => n.id === r.primaryId);
+  if (target.id === r.primaryId) return refuse(`${target.name} is already the primary`);
+  if (target.health !== 'up') return refuse(`${target.name} is ${target.health === 'down' ? `down: ${target.lastError ?? 'failed checks'}` : 'not probed yet'}`);
+  if (target.syncState === 'diverged') return refuse(`${target.name} diverged: repair or resync it first`);
+  if (target.lifecycle !== 'member') return refuse(`${target.name} is not a member yet (${target.lifecycle}${target.lifecycleReason ? `: ${target.lifecycleReason}` : ''})`);
+  if (target.drained) return refuse(`${target.name} is drained: undrain it first`);
+  if (!primary || primary.health !== 'up') return refuse(`the primary ${primary?.name ?? r.primaryId} is not up: automatic failover handles that, not a planned switchover`);
+  const behind = r.committedHead - target.appliedSeq;
+  if (behind > CAUGHT_UP_SLACK) return refuse(`${target.name} is ${behind} entries behind the committed head (at most ${CAUGHT_UP_SLACK}): wait until it is in sync`);
+  return {
+    action: 'switchover',
+    to: target.id,
+    reason: `planned switchover from ${primary.name} to ${target.name} requested by an operator (${Math.max(0, behind)} entries short of the committed head)`,
   };
 }

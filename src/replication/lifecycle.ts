@@ -55,6 +55,8 @@ export class NodeLifecycle {
   private readonly paused = new Set<string>();
   private readonly resyncing = new Set<string>();
   readonly copies = new Map<string, CopyProgress>();
+  /** Aborts a node's refill under way (the node was removed at run time). */
+  private readonly refills = new Map<string, AbortController>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly abort = new AbortController();
@@ -117,6 +119,16 @@ export class NodeLifecycle {
   /** The position a member's marker vouches for: what it holds even after a restart (log compaction keeps the rest). */
   vouchedPosition(node: ClusterNode): number | null {
     return node.isMember || this.isPaused(node) ? (this.markerPositions.get(node.id) ?? null) : null;
+  }
+
+  /**
+   * A node removed at run time: published as unverified, so a gateway that mirrors lifecycles does not take
+   * it for a member if it is added again (it is checked afresh then), and its marker position is forgotten.
+   */
+  forget(node: ClusterNode): void {
+    this.refills.get(node.id)?.abort(new Error('removed from the cluster'));
+    this.markerPositions.delete(node.id);
+    this.setLifecycle(node, 'unverified', 'removed from the cluster');
   }
 
   /** Paused by whilePaused: it will follow the log from where it stopped, so log compaction must keep that. */
@@ -306,6 +318,8 @@ export class NodeLifecycle {
   private async resyncLoop(node: ClusterNode): Promise<void> {
     const { cluster, log } = this.deps;
     for (let attempt = 1; !this.stopped; attempt++) {
+      // A node removed at run time (gateway/members.ts) is refilled no more.
+      if (!cluster.nodes.includes(node)) return;
       const source = cluster.primary;
       // The source is the primary: it holds every committed entry up to its position, by definition.
       if (!node.isUp || source === node || !source.isUp || !source.isMember) {
@@ -339,11 +353,13 @@ export class NodeLifecycle {
     const fromPosition = source.appliedSeq;
     logger.info({ node: node.name, source: source.name, fromPosition }, `refilling ${node.name} by copy from ${source.name}`);
     let lastLog = 0;
+    const refill = new AbortController();
+    this.refills.set(node.id, refill);
     const done = await copyNode(source, node, fromPosition, {
       catalog,
       store,
       timeoutMs,
-      signal: this.abort.signal,
+      signal: AbortSignal.any([this.abort.signal, refill.signal]),
       onProgress: (p) => {
         this.copies.set(node.id, p);
         if (Date.now() - lastLog >= 5_000) {
@@ -352,7 +368,9 @@ export class NodeLifecycle {
           logger.info({ node: node.name, recordsCopied: p.recordsCopied, recordsTotal: p.recordsTotal, recordsPerSecond: perSecond, etaSeconds }, 'copy progress');
         }
       },
-    });
+    }).finally(() => this.refills.delete(node.id));
+    // Removed while the last page was copied: it is no member of anything, and must not be published as one.
+    if (!this.deps.cluster.nodes.includes(node)) return;
     node.appliedSeq = fromPosition;
     await store.advancePosition(node.id, fromPosition);
     await this.stamp(node, randomUUID());

@@ -58,6 +58,8 @@ export class SpotChecker {
     if (now - (this.lastCheck.get(node) ?? -Infinity) < intervalMs) return null;
     // Only when the replica holds the collection's latest committed write: otherwise the primary is ahead.
     if (log.requiredFor(entry.collectionId) !== entry.seq) return null;
+    // A switchover holds the lane until this node caught up: waiting for the lane here would stall both.
+    if (cluster.catchingUp === node) return null;
     this.lastCheck.set(node, now);
     const release = await primaryLane.lock();
     try {

@@ -61,7 +61,17 @@ export const gatewayStatusSchema = z.object({
   failovers: z.object({
     count: z.number(),
     last: z
-      .object({ at: z.number(), from: z.string().nullable(), to: z.string(), reason: z.string(), kind: z.enum(['failover', 'switchover']) })
+      .object({
+        at: z.number(),
+        from: z.string().nullable(),
+        to: z.string(),
+        reason: z.string(),
+        kind: z.enum(['failover', 'switchover']),
+        /** The node an operator last switched over to (id); automatic failback prefers it. */
+        preferredPrimary: z.string().nullable().optional(),
+        /** A planned switchover: how long new writes were held (ms). */
+        writePauseMs: z.number().optional(),
+      })
       .nullable(),
   }),
   /** The failover coordinator's last decision and last action, each with its reason. */
@@ -94,6 +104,10 @@ export const gatewayStatusSchema = z.object({
         })
         .nullable(),
     })
+    .optional(),
+  /** Nodes added or removed at run time through this gateway or seen from the store (newest last). */
+  membership: z
+    .object({ changes: z.array(z.object({ at: iso, action: z.enum(['added', 'removed']), node: z.string(), url: z.string() })) })
     .optional(),
   log: z.object({
     store: z.enum(['sqlite', 'postgres']),
