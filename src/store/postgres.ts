@@ -262,6 +262,11 @@ export class PostgresStore implements ReplicationStore {
     return { head: Number(row.head), entries: Number(row.n), bytes: Number(row.bytes), oldest: row.oldest === null ? null : Number(row.oldest) };
   }
 
+  async bounds(): Promise<Pick<LogStats, 'head' | 'oldest'>> {
+    const row = (await this.pool.query('SELECT COALESCE((SELECT MAX(seq) FROM log_entries), 0) AS head, (SELECT MIN(seq) FROM log_entries) AS oldest')).rows[0] as Row;
+    return { head: Number(row.head), oldest: row.oldest === null ? null : Number(row.oldest) };
+  }
+
   async lastCreatedBefore(createdBefore: number, scan: number): Promise<number | null> {
     const r = await this.pool.query(
       'SELECT MAX(seq) AS s FROM (SELECT seq, created_at FROM log_entries ORDER BY seq LIMIT $1) oldest WHERE created_at < $2',

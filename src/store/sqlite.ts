@@ -260,9 +260,14 @@ export class SqliteStore implements ReplicationStore {
     return { head: Number(r.head), entries: Number(r.n), bytes: Number(r.bytes), oldest: r.oldest === null ? null : Number(r.oldest) };
   }
 
+  async bounds(): Promise<Pick<LogStats, 'head' | 'oldest'>> {
+    const r = this.db.prepare('SELECT COALESCE((SELECT MAX(seq) FROM log_entries), 0) AS head, (SELECT MIN(seq) FROM log_entries) AS oldest').get() as Row;
+    return { head: Number(r.head), oldest: r.oldest === null ? null : Number(r.oldest) };
+  }
+
   async lastCreatedBefore(createdBefore: number, scan: number): Promise<number | null> {
     const r = this.db
-      .prepare('SELECT MAX(seq) AS s FROM (SELECT seq, created_at FROM log_entries ORDER BY seq LIMIT ?) WHERE created_at < ?')
+      .prepare('SELECT MAX(seq) AS s FROM (SELECT seq, created_at FROM log_entries INDEXED BY log_entries_age ORDER BY seq LIMIT ?) WHERE created_at < ?')
       .get(scan, createdBefore) as Row;
     return r.s === null ? null : Number(r.s);
   }

@@ -199,6 +199,8 @@ export interface ReplicationStore {
   readClusterValues(): Promise<Map<string, string>>;
   loadState(): Promise<StoredState>;
   stats(): Promise<LogStats>;
+  /** The log's first and last seq, without stats()' count and body sizes (which read every entry): compaction's check. */
+  bounds(): Promise<Pick<LogStats, 'head' | 'oldest'>>;
   /** Creation time (ms) of the first entry after seq that a node still has to apply, or null. */
   firstCommittedAfter(seq: number): Promise<{ seq: number; createdAt: number } | null>;
   /** Cheap round trip used to tell whether the store is reachable. */
