@@ -329,15 +329,20 @@ export class NodeApplier {
       }
       const answer = { contentType: result.contentType, body: result.body, nodeId: this.node.id };
       endRecording = log.beginRecording();
+      // Every outcome of the run in one transaction (one fsync), the catalog changes with the first.
+      const records = claimed.map((e, k) => ({
+        nodeId: this.node.id,
+        seq: e.seq,
+        outcome: { state: 'committed' as const, status: result.status, collectionId: e.collectionId, epoch, answer },
+        changes: k === 0 ? result.changes : {},
+      }));
+      const verdicts = await store.recordApplies(records).catch((err: unknown) => {
+        markInDoubt(0);
+        throw err;
+      });
       for (let k = 0; k < claimed.length; k++) {
         const e = claimed[k]!;
-        const changes = k === 0 ? result.changes : {};
-        const verdict = await store
-          .recordApply({ nodeId: this.node.id, seq: e.seq, outcome: { state: 'committed', status: result.status, collectionId: e.collectionId, epoch, answer }, changes })
-          .catch((err: unknown) => {
-            markInDoubt(k);
-            throw err;
-          });
+        const verdict = verdicts[k];
         if (verdict !== 'recorded') {
           markInDoubt(k);
           if (verdict === 'stale-epoch') {
@@ -347,7 +352,7 @@ export class NodeApplier {
           }
           return 'pause';
         }
-        if (k === 0) catalog.apply(changes);
+        if (k === 0) catalog.apply(result.changes);
         this.advance(e.seq, true);
         log.resolve({ seq: e.seq, op: e.op, collectionId: e.collectionId }, 'committed', { status: result.status, ...answer });
       }

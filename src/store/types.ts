@@ -149,7 +149,10 @@ export interface ReplicationStore {
   readonly kind: 'sqlite' | 'postgres';
   init(): Promise<void>;
   close(): Promise<void>;
-  /** Appends a pending entry for `origin` (the appending gateway's id) and returns its seq. */
+  /**
+   * Appends a pending entry for `origin` (the appending gateway's id) and returns its seq. Concurrent
+   * appends are committed together (store/group-commit.ts), seqs in call order.
+   */
   append(entry: Operation, origin: string | null): Promise<number>;
   /** Entries with seq > afterSeq, in order: at most `limit`, and bodies within `maxBytes` (but at least one entry). */
   readAfter(afterSeq: number, limit: number, maxBytes?: number): Promise<LogEntry[]>;
@@ -159,6 +162,11 @@ export interface ReplicationStore {
    * current one; otherwise writes nothing and says why.
    */
   recordApply(record: ApplyRecord): Promise<ApplyVerdict>;
+  /**
+   * Several recordApply in one transaction (one fsync), in order, stopping after the first that is not
+   * 'recorded': the verdicts returned are those of the records tried (the rest are not written).
+   */
+  recordApplies(records: ApplyRecord[]): Promise<ApplyVerdict[]>;
   /**
    * One transaction: if the stored epoch equals expectedEpoch, records the new primary, epoch + 1, the
    * failover count + 1 and the record. Returns the roles now stored, and whether this call made them.
