@@ -13,6 +13,7 @@ import type { ReplicationLog, WriteResult } from '../replication/log.js';
 import type { Adopter } from '../replication/adopt.js';
 import { forward, NODE_HEADER, type ForwardDeps } from '../proxy/forward.js';
 import { readBody } from '../proxy/body.js';
+import { jsonSyntaxError } from '../proxy/json-syntax.js';
 import { clientAuth } from '../proxy/headers.js';
 import { parseJson, toStableCollection } from '../proxy/rewrite.js';
 import { errors, HttpError } from './errors.js';
@@ -118,13 +119,9 @@ export class ApiHandler {
 
   private async write(req: IncomingMessage, res: ServerResponse, route: Extract<Route, { kind: 'write' }>, body: Buffer) {
     const { log, cluster } = this.deps;
-    if (body.length > 0) {
-      try {
-        JSON.parse(body.toString('utf8'));
-      } catch (err) {
-        throw errors.malformedJson((err as Error).message);
-      }
-    }
+    // Stored and forwarded as the client sent it: only its syntax is checked, without building the value.
+    const syntax = body.length > 0 ? jsonSyntaxError(body) : null;
+    if (syntax) throw errors.malformedJson(syntax);
     if (route.collectionId) await this.liveCollection(route.collectionId, route.tenant!);
     if (!cluster.nodes.some((n) => n.isUp)) throw errors.noNode('writes (every node is down)');
     let appended: { seq: number; result: Promise<WriteResult> };

@@ -39,6 +39,8 @@ export function mergeRun(entries: LogEntry[], start: number, options: RunOptions
   const ops = options.ops ?? MERGEABLE;
   const accept = options.accept ?? (() => true);
   if (!ops.has(first.op) || first.state !== options.state || !accept(first)) return null;
+  // A write with nothing after it to join (the usual case on the primary) is not parsed at all.
+  if (!nextCandidate(entries, start, options.state, accept)) return null;
   const firstBody = parse(first.body);
   if (!firstBody || !compatibleShape(first.op, firstBody)) return null;
   const shape = shapeOf(firstBody);
@@ -63,6 +65,16 @@ export function mergeRun(entries: LogEntry[], start: number, options: RunOptions
   if (parts.length < 2) return null;
   const last = entries[lastIndex]!;
   return { entry: { ...last, body: mergeBodies(parts) }, lastIndex, merged: parts.length };
+}
+
+/** Whether the entry after `start` that a run would look at next could join it (bodies not read). */
+function nextCandidate(entries: LogEntry[], start: number, state: RunOptions['state'], accept: (e: LogEntry) => boolean): boolean {
+  for (let i = start + 1; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (state === 'committed' && (e.state === 'rejected' || e.state === 'aborted')) continue;
+    return e.state === state && sameTarget(e, entries[start]!) && accept(e);
+  }
+  return false;
 }
 
 /** A record write another may join in one request: its parsed body, ids and shape (see shapeOf). */
