@@ -3,7 +3,7 @@
 // answered 504 rather than retried, so a hung node costs a client one timeout, not two.
 // This is the gateway's hot path: per request it allocates one Cancellation and one 'close' listener,
 // and hands undici a handler that writes the node's answer to the client chunk by chunk (no Readable, no
-// pipe, no promise per chunk: ~215 -> ~150 us per 76 KB answer measured against request() + pipe).
+// pipe, no promise per answer).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClusterNode } from '../cluster/node.js';
 import type { ClusterEventBus } from '../cluster/events.js';
