@@ -119,7 +119,9 @@ function streamAnswer(node: ClusterNode, request: Omit<UpstreamRequest, 'signal'
     node.client.dispatch(request, {
       onRequestStart(c) {
         controller = c;
+        // Either may have happened while the request waited for a connection.
         if (link.gone.aborted) c.abort(new Error('client gone'));
+        else if (timedOut) c.abort(new Error('deadline'));
       },
       onResponseStart(c, statusCode, headers) {
         started = true;
