@@ -310,7 +310,9 @@ export class NodeApplier {
         if (!claim || claim === 'wait' || claim.inDoubt) break;
         claimed.push(e);
       }
-      const run = claimed.length > 1 ? mergeRun(claimed, 0, { state: 'pending', ops: GROUP_COMMIT_OPS }) : null;
+      // Usually every planned entry was claimed: the planned body is the one to send (no second parse and merge).
+      const asPlanned = claimed.length === planned.lastIndex - start + 1;
+      const run = claimed.length < 2 ? null : asPlanned ? { ...planned, lastIndex: claimed.length - 1 } : mergeRun(claimed, 0, { state: 'pending', ops: GROUP_COMMIT_OPS });
       if (!run || run.lastIndex !== claimed.length - 1) return 'fallback'; // claimed entries stay claimable one by one
       const result = await this.send(run.entry, 'decide', firstHeaders);
       const markInDoubt = (from: number) => claimed.slice(from).forEach((e) => log.markInDoubt(e.seq));
