@@ -1,17 +1,18 @@
 // Sends a read to a node chosen by the read router, streaming the answer back. A request that fails
 // on a connection error is retried once on another eligible node (reads are idempotent); a timeout is
 // answered 504 rather than retried, so a hung node costs a client one timeout, not two. A read still
-// waiting for a node's answer when the health checker marks that node down is cancelled and sent to another
+// waiting for a node's answer when the health checker marks that node down is withdrawn and sent to another
 // eligible node at once (a hung replica costs its readers the time to detect it, not REQUEST_TIMEOUT); once
-// the answer has started streaming it is the client's.
-// This is the gateway's hot path: per attempt it allocates one Cancellation and three listeners ('close' on
-// the response, the client's and the node's cancellation), and pipes the answer without stream.pipeline
-// (whose internal AbortController builds a DOMException, stack trace included, every time a pipe completes).
+// the answer has started it is the client's.
+// This is the gateway's hot path: per request it allocates one Cancellation and one 'close' listener,
+// and hands undici a handler that writes the node's answer to the client chunk by chunk (no Readable, no
+// pipe, no promise per answer).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClusterNode } from '../cluster/node.js';
 import type { ClusterEventBus } from '../cluster/events.js';
 import type { HealthChecker } from '../health/checker.js';
-import { Cancellation, UpstreamError, type UpstreamResponse } from '../upstream/node-client.js';
+import type { Dispatcher } from 'undici';
+import { Cancellation, classify, UpstreamError, type UpstreamRequest, type UpstreamResponse } from '../upstream/node-client.js';
 import { downstreamHeaderList, NODE_HEADER, upstreamHeaders } from './headers.js';
 import { errors, HttpError } from '../errors/catalogue.js';
 
@@ -42,8 +43,6 @@ NEVER.setMaxListeners(0);
 /** The client's side of one forwarded request: cancels the upstream request if the client goes away first. */
 class ClientLink {
   readonly gone = new Cancellation();
-  /** Resolves the relay waiting for the answer to finish (or the connection to close). */
-  closed: (() => void) | null = null;
 
   constructor(private readonly res: ServerResponse) {
     res.once('close', this.onClose);
@@ -51,7 +50,6 @@ class ClientLink {
 
   private readonly onClose = () => {
     if (!this.res.writableFinished) this.gone.abort();
-    this.closed?.();
   };
 }
 
@@ -71,36 +69,17 @@ export async function forward(req: IncomingMessage, res: ServerResponse, plan: F
       throw errors.noNode(plan.noNodeMessage);
     }
     tried.add(node);
-    // The attempt ends when the client goes away, or (until the answer starts) when the node is marked down.
-    const attempt = new Cancellation();
-    const onClientGone = () => attempt.abort();
-    let nodeMarkedDown = false;
     // Not for an unlogged write passed through to the primary (ALLOW_UNKNOWN_WRITES): it may have arrived.
     const nodeDown = plan.routeClass !== 'passthrough' || plan.method === 'GET' ? node.untilDown : NEVER;
-    const onNodeDown = () => {
-      nodeMarkedDown = true;
-      attempt.abort();
-    };
-    link.gone.once('abort', onClientGone);
-    nodeDown.once('abort', onNodeDown);
-    if (link.gone.aborted) attempt.abort();
-    let upstream: UpstreamResponse;
     node.inFlight++;
     try {
-      upstream = await node.client.request({
-        method: plan.method,
-        path: plan.path(node),
-        headers,
-        body,
-        timeoutMs: deps.requestTimeoutMs,
-        signal: attempt,
-      });
+      const request = { method: plan.method, path: plan.path(node), headers, body, timeoutMs: deps.requestTimeoutMs };
+      if (plan.transform) await relayTransformed(node, request, res, plan, link, nodeDown);
+      else await streamAnswer(node, request, res, link, nodeDown);
     } catch (err) {
-      node.inFlight--;
-      link.gone.removeListener('abort', onClientGone);
       if (!(err instanceof UpstreamError)) throw err;
-      if (err.kind === 'aborted' && nodeMarkedDown && !link.gone.aborted) {
-        // The health checker already counted the failure that marked it down.
+      if (err.kind === 'aborted' && !link.gone.aborted) {
+        // Withdrawn: the node was marked down before it answered (the health checker counted that failure).
         markedDown = node.name;
         deps.events.emit('retry', { from: node.name, to: '?', routeClass: plan.routeClass });
         continue;
@@ -113,39 +92,121 @@ export async function forward(req: IncomingMessage, res: ServerResponse, plan: F
       connectionFailures++;
       continue;
     } finally {
-      nodeDown.removeListener('abort', onNodeDown);
-    }
-    try {
-      await relay(upstream, res, node, plan, link);
-    } finally {
       node.inFlight--;
-      link.gone.removeListener('abort', onClientGone);
     }
     return node;
   }
   throw errors.upstream([...tried].map((n) => n.name).join(', '), 'connection failed on every eligible node');
 }
 
-async function relay(upstream: UpstreamResponse, res: ServerResponse, node: ClusterNode, plan: ForwardPlan, link: ClientLink): Promise<void> {
-  if (plan.transform) {
-    const text = plan.transform(node, upstream.statusCode, await upstream.body.text());
+/** A rewritten answer: read whole, transformed, sent with its new length. */
+async function relayTransformed(
+  node: ClusterNode,
+  request: Omit<UpstreamRequest, 'signal'>,
+  res: ServerResponse,
+  plan: ForwardPlan,
+  link: ClientLink,
+  nodeDown: Cancellation,
+): Promise<void> {
+  // Until the answer starts, the attempt ends when the client goes away or the node is marked down.
+  const attempt = new Cancellation();
+  const abort = () => attempt.abort();
+  link.gone.once('abort', abort);
+  nodeDown.once('abort', abort);
+  if (link.gone.aborted) attempt.abort();
+  let upstream: UpstreamResponse;
+  try {
+    upstream = await node.client.request({ ...request, signal: attempt });
+  } finally {
+    nodeDown.removeListener('abort', abort);
+  }
+  try {
+    const text = plan.transform!(node, upstream.statusCode, await upstream.body.text());
     res.writeHead(upstream.statusCode, downstreamHeaderList(upstream.headers, node.name, Buffer.byteLength(text)));
     res.end(text);
-    return;
+  } finally {
+    link.gone.removeListener('abort', abort);
   }
-  res.writeHead(upstream.statusCode, downstreamHeaderList(upstream.headers, node.name));
-  const body = upstream.body;
-  if (res.destroyed) {
-    body.destroy();
-    return;
-  }
-  await new Promise<void>((resolve) => {
-    link.closed = () => {
-      // The client went away mid-answer: stop reading from the node (undici then drops that connection).
-      if (!body.readableEnded) body.destroy();
-      resolve();
+}
+
+/**
+ * Streams a node's answer to the client as it arrives: each chunk is written to the response from undici's
+ * handler, pausing the node's connection while the client's is full. Rejects (with an UpstreamError) only
+ * when the node failed before answering, so the read can be retried elsewhere; a failure mid-answer cuts the
+ * client's connection, as a proxy must. The deadline covers the wait for the answer's headers; undici's
+ * bodyTimeout the gaps within the body.
+ */
+function streamAnswer(
+  node: ClusterNode,
+  request: Omit<UpstreamRequest, 'signal'>,
+  res: ServerResponse,
+  link: ClientLink,
+  nodeDown: Cancellation,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let controller: Dispatcher.DispatchController | null = null;
+    let started = false;
+    let timedOut = false;
+    let settled = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller?.abort(new Error('deadline'));
+    }, request.timeoutMs);
+    let withdrawn = false;
+    const onGone = () => controller?.abort(new Error('client gone'));
+    const onNodeDown = () => {
+      if (started) return;
+      withdrawn = true;
+      controller?.abort(new Error('node marked down'));
     };
-    body.once('error', () => res.destroy());
-    body.pipe(res);
+    const onDrain = () => controller?.resume();
+    const settle = (err: UpstreamError | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      link.gone.removeListener('abort', onGone);
+      nodeDown.removeListener('abort', onNodeDown);
+      res.removeListener('drain', onDrain);
+      if (err) reject(err);
+      else resolve();
+    };
+    link.gone.once('abort', onGone);
+    nodeDown.once('abort', onNodeDown);
+    node.client.dispatch(request, {
+      onRequestStart(c) {
+        controller = c;
+        // Either may have happened while the request waited for a connection.
+        if (link.gone.aborted) c.abort(new Error('client gone'));
+        else if (nodeDown.aborted) onNodeDown();
+        else if (timedOut) c.abort(new Error('deadline'));
+      },
+      onResponseStart(c, statusCode, headers) {
+        started = true;
+        clearTimeout(timer);
+        if (res.destroyed) return c.abort(new Error('client gone'));
+        res.writeHead(statusCode, downstreamHeaderList(headers, node.name));
+      },
+      onResponseData(c, chunk) {
+        if (!res.write(chunk)) {
+          c.pause();
+          res.once('drain', onDrain);
+        }
+      },
+      onResponseEnd() {
+        res.end();
+        settle(null);
+      },
+      onResponseError(_c, err) {
+        if (started) {
+          // Mid-answer (the node broke off, or the client left): the client's connection cannot be reused.
+          res.destroy();
+          return settle(null);
+        }
+        if (link.gone.aborted) return settle(new UpstreamError('aborted', node.name, `${node.name}: the client went away`));
+        if (withdrawn) return settle(new UpstreamError('aborted', node.name, `${node.name}: marked down before it answered`));
+        if (timedOut) return settle(new UpstreamError('timeout', node.name, `${node.name}: no answer within ${request.timeoutMs} ms`));
+        settle(classify(err, node.name));
+      },
+    });
   });
 }

@@ -13,6 +13,7 @@ import type { ReplicationLog } from './log.js';
 import type { ApplierLease } from './lease.js';
 import { applyEntry, type ApplyMode, type ApplyResult } from './apply-entry.js';
 import { mergeRun } from './batch.js';
+import { planCatchUp, type CatchUpPlan } from './catch-up-plan.js';
 import type { SpotChecker } from './spot-check.js';
 import { UpstreamError } from '../upstream/node-client.js';
 import { sleep, type Mutex } from '../util/signal.js';
@@ -57,6 +58,8 @@ export class NodeApplier {
   private fencedEpoch = -1;
   private loopDone: Promise<void> = Promise.resolve();
   private stepping: Promise<boolean> | null = null;
+  /** A catch-up window failed up to this seq: its entries are applied without cross-collection merging. */
+  private unplannedThrough = 0;
 
   constructor(
     readonly node: ClusterNode,
@@ -116,6 +119,17 @@ export class NodeApplier {
         progressed = true;
         continue;
       }
+      if (entry.state === 'committed' && this.attempts === 0 && entry.seq > this.unplannedThrough) {
+        const plan = planCatchUp(entries, i);
+        const applied = plan ? await this.replicateWindow(plan, entries) : 'fallback';
+        if (applied === 'pause') break;
+        if (applied === 'done') {
+          i = plan!.lastIndex;
+          progressed = true;
+          continue;
+        }
+        if (plan) this.unplannedThrough = entries[plan.lastIndex]!.seq;
+      }
       if (entry.state === 'committed') {
         const run = this.attempts === 0 ? mergeRun(entries, i) : null;
         // A merged run that fails is retried entry by entry, so the failing entry is the one reported.
@@ -165,6 +179,36 @@ export class NodeApplier {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Applies a catch-up window (catch-up-plan.ts): each collection's chain of merged requests in order, one
+   * request in flight at a time, then records the window's end as the node's position. Any answer but
+   * success ends it with 'fallback': its entries are then applied one by one, which replays the ones
+   * already applied harmlessly (see catch-up-plan.ts) and reports the entry that fails.
+   */
+  private async replicateWindow(plan: CatchUpPlan, entries: LogEntry[]): Promise<'done' | 'fallback' | 'pause'> {
+    for (const chain of plan.chains) {
+      for (const request of chain) {
+        const result = await this.send(request, 'replicate');
+        if (!result) return 'pause';
+        if (result.kind === 'not-held') break; // the node does not hold this collection: nothing to apply
+        if (result.kind !== 'answered' || result.status < 200 || result.status >= 300) return 'fallback';
+        this.deps.catalog.apply(result.changes);
+      }
+    }
+    const last = entries[plan.lastIndex]!;
+    await this.deps.store.recordApply({ nodeId: this.node.id, seq: last.seq });
+    this.advance(last.seq, true);
+    for (const chain of plan.chains) {
+      const latest = chain.reduce((a, b) => (b.seq > a.seq ? b : a));
+      const drift = await this.deps.spotCheck?.afterApply(this.node, latest);
+      if (drift) {
+        this.diverge(last, `spot check after entry ${latest.seq}: ${drift}`);
+        return 'pause';
+      }
+    }
+    return 'done';
   }
 
   /** The primary applies a pending entry; its answer is the outcome. Returns false when the loop must pause. */
@@ -271,7 +315,9 @@ export class NodeApplier {
         if (!claim || claim === 'wait' || claim.inDoubt) break;
         claimed.push(e);
       }
-      const run = claimed.length > 1 ? mergeRun(claimed, 0, { state: 'pending', ops: GROUP_COMMIT_OPS }) : null;
+      // Usually every planned entry was claimed: the planned body is the one to send (no second parse and merge).
+      const asPlanned = claimed.length === planned.lastIndex - start + 1;
+      const run = claimed.length < 2 ? null : asPlanned ? { ...planned, lastIndex: claimed.length - 1 } : mergeRun(claimed, 0, { state: 'pending', ops: GROUP_COMMIT_OPS });
       if (!run || run.lastIndex !== claimed.length - 1) return 'fallback'; // claimed entries stay claimable one by one
       const result = await this.send(run.entry, 'decide', firstHeaders);
       const markInDoubt = (from: number) => claimed.slice(from).forEach((e) => log.markInDoubt(e.seq));
@@ -290,15 +336,20 @@ export class NodeApplier {
       }
       const answer = { contentType: result.contentType, body: result.body, nodeId: this.node.id };
       endRecording = log.beginRecording();
+      // Every outcome of the run in one transaction (one fsync), the catalog changes with the first.
+      const records = claimed.map((e, k) => ({
+        nodeId: this.node.id,
+        seq: e.seq,
+        outcome: { state: 'committed' as const, status: result.status, collectionId: e.collectionId, epoch, answer },
+        changes: k === 0 ? result.changes : {},
+      }));
+      const verdicts = await store.recordApplies(records).catch((err: unknown) => {
+        markInDoubt(0);
+        throw err;
+      });
       for (let k = 0; k < claimed.length; k++) {
         const e = claimed[k]!;
-        const changes = k === 0 ? result.changes : {};
-        const verdict = await store
-          .recordApply({ nodeId: this.node.id, seq: e.seq, outcome: { state: 'committed', status: result.status, collectionId: e.collectionId, epoch, answer }, changes })
-          .catch((err: unknown) => {
-            markInDoubt(k);
-            throw err;
-          });
+        const verdict = verdicts[k];
         if (verdict !== 'recorded') {
           markInDoubt(k);
           if (verdict === 'stale-epoch') {
@@ -308,7 +359,7 @@ export class NodeApplier {
           }
           return 'pause';
         }
-        if (k === 0) catalog.apply(changes);
+        if (k === 0) catalog.apply(result.changes);
         this.advance(e.seq, true);
         log.resolve({ seq: e.seq, op: e.op, collectionId: e.collectionId }, 'committed', { status: result.status, ...answer });
       }

@@ -39,6 +39,8 @@ export function mergeRun(entries: LogEntry[], start: number, options: RunOptions
   const ops = options.ops ?? MERGEABLE;
   const accept = options.accept ?? (() => true);
   if (!ops.has(first.op) || first.state !== options.state || !accept(first)) return null;
+  // A write with nothing after it to join (the usual case on the primary) is not parsed at all.
+  if (!nextCandidate(entries, start, options.state, accept)) return null;
   const firstBody = parse(first.body);
   if (!firstBody || !compatibleShape(first.op, firstBody)) return null;
   const shape = shapeOf(firstBody);
@@ -61,12 +63,48 @@ export function mergeRun(entries: LogEntry[], start: number, options: RunOptions
     lastIndex = i;
   }
   if (parts.length < 2) return null;
+  const last = entries[lastIndex]!;
+  return { entry: { ...last, body: mergeBodies(parts) }, lastIndex, merged: parts.length };
+}
+
+/** Whether the entry after `start` that a run would look at next could join it (bodies not read). */
+function nextCandidate(entries: LogEntry[], start: number, state: RunOptions['state'], accept: (e: LogEntry) => boolean): boolean {
+  for (let i = start + 1; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (state === 'committed' && (e.state === 'rejected' || e.state === 'aborted')) continue;
+    return e.state === state && sameTarget(e, entries[start]!) && accept(e);
+  }
+  return false;
+}
+
+/** A record write another may join in one request: its parsed body, ids and shape (see shapeOf). */
+export interface MergeableWrite {
+  body: Body;
+  ids: string[];
+  shape: string;
+  bytes: number;
+}
+
+/** The entry as a MergeableWrite when it is a plain record list (no filter, no unknown field), else null. */
+export function mergeableWrite(entry: LogEntry, ops: ReadonlySet<string> = MERGEABLE): MergeableWrite | null {
+  if (!ops.has(entry.op)) return null;
+  const body = parse(entry.body);
+  if (!body || !compatibleShape(entry.op, body)) return null;
+  return { body, ids: body.ids as string[], shape: `${entry.op}|${shapeOf(body)}`, bytes: entry.body?.length ?? 0 };
+}
+
+/** Whether `more` records and bytes may join a request already carrying `records` and `bytes`. */
+export function withinLimits(records: number, bytes: number, more: MergeableWrite): boolean {
+  return records + more.ids.length <= MAX_RECORDS && bytes + more.bytes <= MAX_BYTES;
+}
+
+/** One body carrying every part's records in order (parts of one shape). */
+export function mergeBodies(parts: Body[]): Buffer {
   const merged: Body = {};
   for (const field of RECORD_FIELDS) {
     if (parts[0]![field] !== undefined && parts[0]![field] !== null) merged[field] = parts.flatMap((p) => p[field] as unknown[]);
   }
-  const last = entries[lastIndex]!;
-  return { entry: { ...last, body: Buffer.from(JSON.stringify(merged)) }, lastIndex, merged: parts.length };
+  return Buffer.from(JSON.stringify(merged));
 }
 
 function parse(body: Buffer | null): Body | null {

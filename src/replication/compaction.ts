@@ -75,7 +75,7 @@ export class LogCompactor {
       // A node being checked may turn out to be a member holding less than the others: wait for the verdict.
       if (cluster.nodes.some((n) => n.isUp && n.lifecycle === 'unverified')) return;
       const members = cluster.nodes.filter((n) => n.isUp && (n.isMember || this.deps.holdsLog?.(n)));
-      const stats = await store.stats();
+      const stats = await store.bounds();
       const upTo = truncationPoint({
         head: stats.head,
         retentionEntries: this.deps.retentionEntries,

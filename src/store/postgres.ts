@@ -16,6 +16,7 @@ import type {
   LeaseClaim,
 } from './types.js';
 import { addedColumns, INITIAL_EPOCH, SCHEMA_POSTGRES } from './schema.js';
+import { GroupCommitter } from './group-commit.js';
 import {
   ADD_COLLECTION_NAME,
   assertReadable,
@@ -64,19 +65,34 @@ export class PostgresStore implements ReplicationStore {
     await this.pool.end();
   }
 
+  private readonly appends = new GroupCommitter<{ e: Operation; origin: string | null }, number>(
+    (items) =>
+      // A seq is handed out at insert but the row is visible only at commit, and appliers read in seq order:
+      // appends take turns (a lock per log table, held to commit) so no entry becomes visible after a later one.
+      this.transaction(async (c) => {
+        await c.query(`SELECT pg_advisory_xact_lock('log_entries'::regclass::oid::bigint)`);
+        const now = Date.now();
+        const params: unknown[] = [];
+        const rows = items.map(({ e, origin }) => {
+          const p = params.length;
+          params.push(e.op, e.tenant, e.database, e.collectionId, e.collectionName, e.body, now, origin);
+          return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6}, 'pending', $${p + 7}, $${p + 8})`;
+        });
+        const r = await c.query(
+          `INSERT INTO log_entries (op, tenant, database_name, collection_id, collection_name, request_body, state, created_at, origin)
+           VALUES ${rows.join(', ')} RETURNING seq`,
+          params,
+        );
+        await c.query(`SELECT pg_notify('${CHANNEL}', '')`);
+        // Rows of one VALUES list take their seqs in list order.
+        return (r.rows as Row[]).map((row) => Number(row.seq)).sort((a, b) => a - b);
+      }),
+    // 8 bind parameters per row, at most 65,535 per statement.
+    { maxItems: 1_000, maxBytes: 64 * 1024 * 1024, bytes: ({ e }) => e.body?.length ?? 0 },
+  );
+
   async append(e: Operation, origin: string | null): Promise<number> {
-    // A seq is handed out at insert but the row is visible only at commit, and appliers read in seq order:
-    // appends take turns (a lock per log table, held to commit) so no entry becomes visible after a later one.
-    return this.transaction(async (c) => {
-      await c.query(`SELECT pg_advisory_xact_lock('log_entries'::regclass::oid::bigint)`);
-      const r = await c.query(
-        `INSERT INTO log_entries (op, tenant, database_name, collection_id, collection_name, request_body, state, created_at, origin)
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8) RETURNING seq`,
-        [e.op, e.tenant, e.database, e.collectionId, e.collectionName, e.body, Date.now(), origin],
-      );
-      await c.query(`SELECT pg_notify('${CHANNEL}', '')`);
-      return Number(r.rows[0].seq);
-    });
+    return this.appends.submit({ e, origin });
   }
 
   async readAfter(afterSeq: number, limit: number, maxBytes = DEFAULT_READ_BYTES): Promise<LogEntry[]> {
@@ -91,24 +107,17 @@ export class PostgresStore implements ReplicationStore {
   }
 
   async recordApply(rec: ApplyRecord): Promise<ApplyVerdict> {
-    return this.transaction(async (c): Promise<ApplyVerdict> => {
-      if (rec.outcome) {
-        // FOR SHARE waits for a promotion in progress, and holds promotions off until this outcome commits:
-        // an outcome is either recorded under the epoch it was sent in, or refused.
-        if ((await epochOf(c, 'FOR SHARE')) !== rec.outcome.epoch) return 'stale-epoch';
-        const a = rec.outcome.answer;
-        const res = await c.query(
-          `UPDATE log_entries SET state = $1, status = $2, collection_id = COALESCE($3, collection_id),
-             answer_type = $4, answer_body = $5, answer_node = $6, request_body = COALESCE($8, request_body)
-           WHERE seq = $7 AND state = 'pending'`,
-          [rec.outcome.state, rec.outcome.status, rec.outcome.collectionId ?? null, a?.contentType ?? null, a ? Buffer.from(a.body) : null, a?.nodeId ?? null, rec.seq, rec.outcome.body ?? null],
-        );
-        if (res.rowCount === 0) return 'already-decided';
-        await c.query(`SELECT pg_notify('${CHANNEL}', '')`);
+    return this.transaction((c) => applyOn(c, rec));
+  }
+
+  async recordApplies(records: ApplyRecord[]): Promise<ApplyVerdict[]> {
+    return this.transaction(async (c) => {
+      const verdicts: ApplyVerdict[] = [];
+      for (const rec of records) {
+        verdicts.push(await applyOn(c, rec));
+        if (verdicts[verdicts.length - 1] !== 'recorded') break;
       }
-      await setPosition(c, rec.nodeId, rec.seq);
-      if (rec.changes) await writeCatalog(c, rec.changes);
-      return 'recorded';
+      return verdicts;
     });
   }
 
@@ -271,6 +280,11 @@ export class PostgresStore implements ReplicationStore {
     return { head: Number(row.head), entries: Number(row.n), bytes: Number(row.bytes), oldest: row.oldest === null ? null : Number(row.oldest) };
   }
 
+  async bounds(): Promise<Pick<LogStats, 'head' | 'oldest'>> {
+    const row = (await this.pool.query('SELECT COALESCE((SELECT MAX(seq) FROM log_entries), 0) AS head, (SELECT MIN(seq) FROM log_entries) AS oldest')).rows[0] as Row;
+    return { head: Number(row.head), oldest: row.oldest === null ? null : Number(row.oldest) };
+  }
+
   async lastCreatedBefore(createdBefore: number, scan: number): Promise<number | null> {
     const r = await this.pool.query(
       'SELECT MAX(seq) AS s FROM (SELECT seq, created_at FROM log_entries ORDER BY seq LIMIT $1) oldest WHERE created_at < $2',
@@ -328,6 +342,27 @@ async function upgradeToOperations(c: Queryable): Promise<void> {
     await c.query('UPDATE log_entries SET collection_name = $1 WHERE seq = $2', [collectionNameInPath(String(r.path)), r.seq]);
   }
   for (const statement of DROP_REQUEST) await c.query(statement);
+}
+
+/** One ApplyRecord inside the caller's transaction. */
+async function applyOn(c: pg.PoolClient, rec: ApplyRecord): Promise<ApplyVerdict> {
+  if (rec.outcome) {
+    // FOR SHARE waits for a promotion in progress, and holds promotions off until this outcome commits:
+    // an outcome is either recorded under the epoch it was sent in, or refused.
+    if ((await epochOf(c, 'FOR SHARE')) !== rec.outcome.epoch) return 'stale-epoch';
+    const a = rec.outcome.answer;
+    const res = await c.query(
+      `UPDATE log_entries SET state = $1, status = $2, collection_id = COALESCE($3, collection_id),
+         answer_type = $4, answer_body = $5, answer_node = $6, request_body = COALESCE($8, request_body)
+       WHERE seq = $7 AND state = 'pending'`,
+      [rec.outcome.state, rec.outcome.status, rec.outcome.collectionId ?? null, a?.contentType ?? null, a ? Buffer.from(a.body) : null, a?.nodeId ?? null, rec.seq, rec.outcome.body ?? null],
+    );
+    if (res.rowCount === 0) return 'already-decided';
+    await c.query(`SELECT pg_notify('${CHANNEL}', '')`);
+  }
+  await setPosition(c, rec.nodeId, rec.seq);
+  if (rec.changes) await writeCatalog(c, rec.changes);
+  return 'recorded';
 }
 
 async function epochOf(c: Queryable, lock: 'FOR SHARE' | 'FOR UPDATE' | '' = ''): Promise<number> {

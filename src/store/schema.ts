@@ -23,6 +23,8 @@ CREATE TABLE IF NOT EXISTS log_entries (
 );
 CREATE INDEX IF NOT EXISTS log_entries_state ON log_entries (state, seq);
 CREATE INDEX IF NOT EXISTS log_entries_collection ON log_entries (collection_id, state);
+-- Covers compaction's age scan (the oldest entries' creation times) without reading any request body.
+CREATE INDEX IF NOT EXISTS log_entries_age ON log_entries (seq, created_at);
 CREATE TABLE IF NOT EXISTS collections (
   stable_id TEXT PRIMARY KEY,
   tenant TEXT NOT NULL,

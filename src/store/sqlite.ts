@@ -18,6 +18,7 @@ import type {
   LeaseClaim,
 } from './types.js';
 import { addedColumns, INITIAL_EPOCH, SCHEMA_SQLITE } from './schema.js';
+import { GroupCommitter } from './group-commit.js';
 import {
   ADD_COLLECTION_NAME,
   assertReadable,
@@ -67,14 +68,22 @@ export class SqliteStore implements ReplicationStore {
     this.db?.close();
   }
 
-  async append(e: Operation, origin: string | null): Promise<number> {
-    const r = this.db
-      .prepare(
+  private readonly appends = new GroupCommitter<{ e: Operation; origin: string | null }, number>(
+    async (items) => {
+      const insert = this.db.prepare(
         `INSERT INTO log_entries (op, tenant, database_name, collection_id, collection_name, request_body, state, created_at, origin)
          VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
-      )
-      .run(e.op, e.tenant, e.database, e.collectionId, e.collectionName, e.body, Date.now(), origin);
-    return Number(r.lastInsertRowid);
+      );
+      const now = Date.now();
+      return this.db
+        .transaction(() => items.map(({ e, origin }) => Number(insert.run(e.op, e.tenant, e.database, e.collectionId, e.collectionName, e.body, now, origin).lastInsertRowid)))
+        .immediate();
+    },
+    { maxItems: 1_000, maxBytes: 64 * 1024 * 1024, bytes: ({ e }) => e.body?.length ?? 0 },
+  );
+
+  async append(e: Operation, origin: string | null): Promise<number> {
+    return this.appends.submit({ e, origin });
   }
 
   async readAfter(afterSeq: number, limit: number, maxBytes = DEFAULT_READ_BYTES): Promise<LogEntry[]> {
@@ -94,24 +103,42 @@ export class SqliteStore implements ReplicationStore {
     return this.applyTransaction(r);
   }
 
+  async recordApplies(records: ApplyRecord[]): Promise<ApplyVerdict[]> {
+    const run = () =>
+      this.db
+        .transaction(() => {
+          const verdicts: ApplyVerdict[] = [];
+          for (const r of records) {
+            verdicts.push(this.applyOne(r));
+            if (verdicts[verdicts.length - 1] !== 'recorded') break;
+          }
+          return verdicts;
+        })
+        .immediate();
+    return records.some((r) => r.outcome) ? run() : this.withoutFsync(run);
+  }
+
   private applyTransaction(r: ApplyRecord): ApplyVerdict {
-    return this.db.transaction((): ApplyVerdict => {
-      if (r.outcome) {
-        if (this.epoch() !== r.outcome.epoch) return 'stale-epoch';
-        const a = r.outcome.answer;
-        const res = this.db
-          .prepare(
-            `UPDATE log_entries SET state = ?, status = ?, collection_id = COALESCE(?, collection_id),
-               answer_type = ?, answer_body = ?, answer_node = ?, request_body = COALESCE(?, request_body)
-             WHERE seq = ? AND state = 'pending'`,
-          )
-          .run(r.outcome.state, r.outcome.status, r.outcome.collectionId ?? null, a?.contentType ?? null, a ? Buffer.from(a.body) : null, a?.nodeId ?? null, r.outcome.body ?? null, r.seq);
-        if (res.changes === 0) return 'already-decided';
-      }
-      this.setPosition(r.nodeId, r.seq);
-      if (r.changes) this.writeCatalog(r.changes);
-      return 'recorded';
-    }).immediate();
+    return this.db.transaction(() => this.applyOne(r)).immediate();
+  }
+
+  /** One record, inside the caller's transaction. */
+  private applyOne(r: ApplyRecord): ApplyVerdict {
+    if (r.outcome) {
+      if (this.epoch() !== r.outcome.epoch) return 'stale-epoch';
+      const a = r.outcome.answer;
+      const res = this.db
+        .prepare(
+          `UPDATE log_entries SET state = ?, status = ?, collection_id = COALESCE(?, collection_id),
+             answer_type = ?, answer_body = ?, answer_node = ?, request_body = COALESCE(?, request_body)
+           WHERE seq = ? AND state = 'pending'`,
+        )
+        .run(r.outcome.state, r.outcome.status, r.outcome.collectionId ?? null, a?.contentType ?? null, a ? Buffer.from(a.body) : null, a?.nodeId ?? null, r.outcome.body ?? null, r.seq);
+      if (res.changes === 0) return 'already-decided';
+    }
+    this.setPosition(r.nodeId, r.seq);
+    if (r.changes) this.writeCatalog(r.changes);
+    return 'recorded';
   }
 
   async promote(p: Promotion): Promise<{ promoted: boolean; roles: ClusterRoles }> {
@@ -261,9 +288,14 @@ export class SqliteStore implements ReplicationStore {
     return { head: Number(r.head), entries: Number(r.n), bytes: Number(r.bytes), oldest: r.oldest === null ? null : Number(r.oldest) };
   }
 
+  async bounds(): Promise<Pick<LogStats, 'head' | 'oldest'>> {
+    const r = this.db.prepare('SELECT COALESCE((SELECT MAX(seq) FROM log_entries), 0) AS head, (SELECT MIN(seq) FROM log_entries) AS oldest').get() as Row;
+    return { head: Number(r.head), oldest: r.oldest === null ? null : Number(r.oldest) };
+  }
+
   async lastCreatedBefore(createdBefore: number, scan: number): Promise<number | null> {
     const r = this.db
-      .prepare('SELECT MAX(seq) AS s FROM (SELECT seq, created_at FROM log_entries ORDER BY seq LIMIT ?) WHERE created_at < ?')
+      .prepare('SELECT MAX(seq) AS s FROM (SELECT seq, created_at FROM log_entries INDEXED BY log_entries_age ORDER BY seq LIMIT ?) WHERE created_at < ?')
       .get(scan, createdBefore) as Row;
     return r.s === null ? null : Number(r.s);
   }

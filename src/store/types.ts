@@ -160,7 +160,10 @@ export interface ReplicationStore {
   readonly kind: 'sqlite' | 'postgres';
   init(): Promise<void>;
   close(): Promise<void>;
-  /** Appends a pending entry for `origin` (the appending gateway's id) and returns its seq. */
+  /**
+   * Appends a pending entry for `origin` (the appending gateway's id) and returns its seq. Concurrent
+   * appends are committed together (store/group-commit.ts), seqs in call order.
+   */
   append(entry: Operation, origin: string | null): Promise<number>;
   /** Entries with seq > afterSeq, in order: at most `limit`, and bodies within `maxBytes` (but at least one entry). */
   readAfter(afterSeq: number, limit: number, maxBytes?: number): Promise<LogEntry[]>;
@@ -170,6 +173,11 @@ export interface ReplicationStore {
    * current one; otherwise writes nothing and says why.
    */
   recordApply(record: ApplyRecord): Promise<ApplyVerdict>;
+  /**
+   * Several recordApply in one transaction (one fsync), in order, stopping after the first that is not
+   * 'recorded': the verdicts returned are those of the records tried (the rest are not written).
+   */
+  recordApplies(records: ApplyRecord[]): Promise<ApplyVerdict[]>;
   /**
    * One transaction: if the stored epoch equals expectedEpoch, records the new primary, epoch + 1, the
    * failover count + 1 and the record. Returns the roles now stored, and whether this call made them.
@@ -210,6 +218,8 @@ export interface ReplicationStore {
   readClusterValues(): Promise<Map<string, string>>;
   loadState(): Promise<StoredState>;
   stats(): Promise<LogStats>;
+  /** The log's first and last seq, without stats()' count and body sizes (which read every entry): compaction's check. */
+  bounds(): Promise<Pick<LogStats, 'head' | 'oldest'>>;
   /** Creation time (ms) of the first entry after seq that a node still has to apply, or null. */
   firstCommittedAfter(seq: number): Promise<{ seq: number; createdAt: number } | null>;
   /** Cheap round trip used to tell whether the store is reachable. */

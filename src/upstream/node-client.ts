@@ -1,6 +1,7 @@
 // One keep-alive connection pool per Chroma node (undici Pool), and the classification of what went
 // wrong on a failed request: whether the node may have received it decides if a write can be retried.
-// Every proxied read passes through request(), so it allocates as little as it can per request.
+// Proxied reads pass through dispatch() (streamed answers) or request() (rewritten ones), so both allocate
+// as little as they can per request.
 import { EventEmitter } from 'node:events';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -82,18 +83,7 @@ export class NodeClient {
    * `useOwnAuth` adds the node's configured credentials unless the caller brought its own.
    */
   async request(req: UpstreamRequest, useOwnAuth = true): Promise<UpstreamResponse> {
-    const headers: Record<string, string | string[]> = {};
-    let hasAuth = false;
-    let hasType = false;
-    for (const k in req.headers) {
-      const v = req.headers[k];
-      if (v === undefined) continue;
-      headers[k] = v;
-      if (k === 'authorization' || k === 'x-chroma-token') hasAuth = true;
-      else if (k === 'content-type') hasType = true;
-    }
-    if (useOwnAuth && !hasAuth) for (const k in this.authHeaders) headers[k] = this.authHeaders[k]!;
-    if (req.body && !hasType) headers['content-type'] = 'application/json';
+    const headers = this.headersFor(req, useOwnAuth);
     // undici checks headersTimeout on a ~0.5 s tick, so a 1 s timeout could fire at 1.5 s: keep our own deadline.
     // One Cancellation carries both the deadline and the caller's signal.
     const cancel = new Cancellation();
@@ -136,6 +126,41 @@ export class NodeClient {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Sends a request whose answer goes straight to `handler`, chunk by chunk, without a stream or a promise
+   * per request (the proxied read's hot path, proxy/forward.ts). The handler owns deadlines and aborts
+   * through the controller undici gives it; the node's credentials are added as in request().
+   */
+  dispatch(req: Omit<UpstreamRequest, 'signal'>, handler: Dispatcher.DispatchHandler): void {
+    this.pool.dispatch(
+      {
+        method: req.method as Dispatcher.HttpMethod,
+        path: req.path,
+        headers: this.headersFor(req, true),
+        body: req.body ?? undefined,
+        headersTimeout: req.timeoutMs,
+        bodyTimeout: req.timeoutMs,
+      },
+      handler,
+    );
+  }
+
+  private headersFor(req: Pick<UpstreamRequest, 'headers' | 'body'>, useOwnAuth: boolean): Record<string, string | string[]> {
+    const headers: Record<string, string | string[]> = {};
+    let hasAuth = false;
+    let hasType = false;
+    for (const k in req.headers) {
+      const v = req.headers[k];
+      if (v === undefined) continue;
+      headers[k] = v;
+      if (k === 'authorization' || k === 'x-chroma-token') hasAuth = true;
+      else if (k === 'content-type') hasType = true;
+    }
+    if (useOwnAuth && !hasAuth) for (const k in this.authHeaders) headers[k] = this.authHeaders[k]!;
+    if (req.body && !hasType) headers['content-type'] = 'application/json';
+    return headers;
   }
 
   /** Sends a request and reads the whole answer (bodies of Chroma's JSON API are small). */

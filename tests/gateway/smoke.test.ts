@@ -24,4 +24,23 @@ describe('gateway smoke', () => {
     const viaGateway = await http(base, 'GET', `${COLLECTIONS}/smoke`);
     expect(viaGateway.json.id).toBe(id);
   });
+
+  it('answers the heartbeat itself while the primary is up, in the shape Chroma uses', async () => {
+    h = new Harness();
+    const nodes = await h.chromaCluster(2);
+    const gw = await h.gateway(nodes);
+    const direct = await http(nodes[0]!.url, 'GET', '/api/v2/heartbeat');
+    for (const path of ['/api/v2/heartbeat', '/api/v1/heartbeat']) {
+      const before = Date.now();
+      const r = await http(gatewayUrl(gw), 'GET', path);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('content-type')).toBe(direct.headers.get('content-type'));
+      expect(Object.keys(r.json)).toEqual(Object.keys(direct.json));
+      const ms = r.json['nanosecond heartbeat'] / 1e6;
+      expect(ms).toBeGreaterThanOrEqual(before - 1);
+      expect(ms).toBeLessThanOrEqual(Date.now() + 1);
+      // No node served it.
+      expect(r.headers.get('x-chroma-ha-node')).toBeNull();
+    }
+  });
 });
