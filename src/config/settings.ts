@@ -216,7 +216,7 @@ export const gatewaySettings = {
   LEASE_PERIOD: {
     env: 'LEASE_PERIOD',
     description:
-      'Seconds an applier lease lasts without a renewal (several gateways on one PostgreSQL log: only the holder applies the log and changes roles). A gateway killed with -9 is taken over after at most this, plus the rest of its requests\' time bound; every request a holder sends to a node is bounded by this period and aborted when the lease lapses.',
+      'Seconds an applier lease lasts without a renewal (several gateways on one PostgreSQL log: only the holder applies the log and changes roles). A gateway killed with -9 is taken over after at most this; the new holder sends from 1 s (a fifth of a shorter period) after the old lease expired, since every write a holder sends is aborted at its own lease end, that margin before the store\'s expiry.',
     default: '5',
     schema: seconds,
   },

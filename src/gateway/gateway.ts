@@ -131,6 +131,7 @@ export class Gateway {
       logger,
       timeoutMs: config.requestTimeoutMs,
       isActive: () => lease.isHeld(),
+      leaseSignal: () => lease.sendSignal(),
       applierIdle: (node) => appliers.find((a) => a.node === node)?.whenIdle() ?? Promise.resolve(),
       truncatedThrough: (): number => compactor.truncatedThrough,
     });

@@ -32,8 +32,8 @@ export interface ApplierDeps {
   /** Only the gateway holding the applier lease applies anything. */
   lease: ApplierLease;
   /**
-   * LEASE_PERIOD: no request to a node outlives it (and the gateway aborts them all when the lease lapses), so a
-   * gateway taking over an expired lease knows when this one's requests are over (lease-grace.ts).
+   * LEASE_PERIOD: no request to a node waits longer than that; each one is also aborted when the lease lapses
+   * (lease.sendSignal), so a gateway taking over an expired lease knows this one's requests are over (lease-grace.ts).
    */
   leasePeriodMs: number;
   /** The store refused an outcome because the epoch moved on: another gateway changed roles. */
@@ -379,6 +379,12 @@ export class NodeApplier {
     const { health } = this.deps;
     const controller = new AbortController();
     this.inFlight = controller;
+    // Ends with the lease at the latest, whatever the time limit: nothing of this holder outlives its lease
+    // (already aborted when the lease lapsed since the caller checked it: then nothing is sent).
+    const leaseEnd = this.deps.lease.sendSignal();
+    const onLeaseEnd = () => controller.abort();
+    if (leaseEnd.aborted) controller.abort();
+    else leaseEnd.addEventListener('abort', onLeaseEnd, { once: true });
     const deciding = mode !== 'replicate';
     const started = performance.now();
     const boundMs = health.writeStallBoundMs(this.node);
@@ -406,6 +412,7 @@ export class NodeApplier {
       return null;
     } finally {
       if (stallTimer) clearTimeout(stallTimer);
+      leaseEnd.removeEventListener('abort', onLeaseEnd);
       this.inFlight = null;
     }
   }

@@ -1,13 +1,14 @@
 // Keeps this gateway's claim on the applier lease: tries to take it at start, renews it well inside its
 // period, and gives it up on a clean shutdown so a successor need not wait for it to expire. The lease is
-// valid locally until (time the renewal was sent + TTL): never later than the store's own expiry, so this
-// gateway stops applying before any other gateway can take over. With SQLite the same code runs against
+// valid locally until (time the renewal was sent + TTL − safety margin, lease-grace.ts): before the store's
+// own expiry, so this gateway stops applying, and its requests under the lease are aborted (sendSignal),
+// before any other gateway can take over. With SQLite the same code runs against
 // the local file, where the single gateway always holds it. A lease taken over after it expired under
 // another gateway counts as held only once that gateway's requests are surely over (lease-grace.ts).
 import type { Logger } from '../log/logger.js';
 import type { ReplicationStore } from '../store/types.js';
 import type { ApplierLease, LeaseView } from './lease.js';
-import { takeoverGrace } from './lease-grace.js';
+import { leaseMargins, takeoverGrace, type LeaseMargins } from './lease-grace.js';
 
 /** LEASE_PERIOD and LEASE_RENEW_INTERVAL (src/config/settings.ts), in ms. */
 export interface LeaseTiming {
@@ -28,6 +29,9 @@ export class LeaseKeeper implements ApplierLease {
   private wasHeld = false;
   private sawOther = false;
   private readonly listeners: Array<(held: boolean) => void> = [];
+  /** Aborted when this gateway's hold of the lease ends; a new one for each hold. */
+  private term = abortedController();
+  private readonly margins: LeaseMargins;
 
   constructor(
     private readonly store: ReplicationStore,
@@ -35,7 +39,9 @@ export class LeaseKeeper implements ApplierLease {
     private readonly logger: Logger,
     private readonly timing: LeaseTiming,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.margins = leaseMargins(timing.ttlMs);
+  }
 
   /** Tries once to take the lease (so a lone gateway starts as leaseholder), then renews on a timer. */
   async start(): Promise<void> {
@@ -62,6 +68,16 @@ export class LeaseKeeper implements ApplierLease {
   isHeld(): boolean {
     const now = this.clock();
     return now < this.expiresAt && now >= this.activeFrom;
+  }
+
+  /**
+   * The signal every request sent under the lease carries: aborted the moment this gateway's hold ends (at the
+   * latest its local lease end), so none of them is on the wire when the store lets another gateway take over.
+   * Already aborted when the lease is not held, so a request that would start too late is never sent.
+   */
+  sendSignal(): AbortSignal {
+    this.check();
+    return this.term.signal;
   }
 
   /** The last time this gateway took the lease from another one, how long it waited before sending, and why. */
@@ -91,8 +107,8 @@ export class LeaseKeeper implements ApplierLease {
       this.holder = holder || null;
       if (holder && holder !== this.gatewayId) this.sawOther = true;
       const tookNow = holder === this.gatewayId && this.expiresAt <= sentAt;
-      this.expiresAt = holder === this.gatewayId ? sentAt + this.timing.ttlMs : 0;
-      if (tookNow) this.beginHolding(sentAt, expiredPredecessor);
+      this.expiresAt = holder === this.gatewayId ? sentAt + this.timing.ttlMs - this.margins.safetyMs : 0;
+      if (tookNow) this.beginHolding(this.clock(), expiredPredecessor);
       if (this.lapse) clearTimeout(this.lapse);
       if (this.expiresAt > 0) {
         // Tell the appliers the moment the lease lapses, should no renewal get through before then.
@@ -109,15 +125,18 @@ export class LeaseKeeper implements ApplierLease {
     this.check();
   }
 
-  /** Took the lease (it was not ours a moment ago): sends nothing until the predecessor's requests are over. */
-  private beginHolding(sentAt: number, predecessor: { holder: string; expiredAgoMs: number } | undefined): void {
+  /**
+   * Took the lease (it was not ours a moment ago): sends nothing until the predecessor's requests are over.
+   * The wait counts from when the store's answer arrived, not from when the request left: the store measured
+   * how long ago the old lease expired at some moment in between, so this never starts early.
+   */
+  private beginHolding(receivedAt: number, predecessor: { holder: string; expiredAgoMs: number } | undefined): void {
     if (predecessor) this.sawOther = true;
-    const grace = takeoverGrace(
-      predecessor ? { took: 'expired', expiredAgoMs: predecessor.expiredAgoMs, sendBoundMs: this.timing.ttlMs } : { took: 'released', sendBoundMs: this.timing.ttlMs },
-    );
-    this.activeFrom = sentAt + grace.waitMs;
+    const { drainMs } = this.margins;
+    const grace = takeoverGrace(predecessor ? { took: 'expired', expiredAgoMs: predecessor.expiredAgoMs, drainMs } : { took: 'released', drainMs });
+    this.activeFrom = receivedAt + grace.waitMs;
     if (predecessor || grace.waitMs > 0) {
-      this.lastTakeover = { at: sentAt, waitMs: grace.waitMs, reason: grace.reason };
+      this.lastTakeover = { at: receivedAt, waitMs: grace.waitMs, reason: grace.reason };
       this.logger.warn({ gateway: this.gatewayId, predecessor: predecessor?.holder, waitMs: grace.waitMs }, `took the applier lease over: ${grace.reason}`);
     }
     if (this.graceTimer) clearTimeout(this.graceTimer);
@@ -130,7 +149,15 @@ export class LeaseKeeper implements ApplierLease {
     const held = this.isHeld();
     if (held === this.wasHeld) return;
     this.wasHeld = held;
+    if (held) this.term = new AbortController();
+    else this.term.abort(new Error('the applier lease is no longer held'));
     this.logger.warn({ gateway: this.gatewayId, holder: this.holder }, held ? 'took the applier lease' : 'lost the applier lease');
     for (const l of this.listeners) l(held);
   }
+}
+
+function abortedController(): AbortController {
+  const c = new AbortController();
+  c.abort(new Error('the applier lease is not held'));
+  return c;
 }

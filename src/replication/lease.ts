@@ -19,6 +19,8 @@ export interface ApplierLease {
   view(): LeaseView;
   /** True while this gateway holds an unexpired lease. */
   isHeld(): boolean;
+  /** Carried by every request sent under the lease: aborted when the hold ends (already, when not held). */
+  sendSignal(): AbortSignal;
   /** Whether another gateway has ever been seen holding the lease: the log is shared. */
   sharedWithOthers(): boolean;
 }

@@ -36,6 +36,8 @@ export interface LifecycleDeps {
    * nodes; a gateway without the lease mirrors the lifecycle the leaseholder publishes in the store.
    */
   isActive?: () => boolean;
+  /** Aborted when this gateway's hold of the lease ends: a refill copy's writes end with the lease (lease-grace.ts). */
+  leaseSignal?: () => AbortSignal;
 }
 
 const PUBLISHED = 'lifecycle:';
@@ -359,7 +361,7 @@ export class NodeLifecycle {
       catalog,
       store,
       timeoutMs,
-      signal: AbortSignal.any([this.abort.signal, refill.signal]),
+      signal: AbortSignal.any([this.abort.signal, refill.signal, ...(this.deps.leaseSignal ? [this.deps.leaseSignal()] : [])]),
       onProgress: (p) => {
         this.copies.set(node.id, p);
         if (Date.now() - lastLog >= 5_000) {

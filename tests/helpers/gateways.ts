@@ -102,3 +102,16 @@ export async function committedBodies(databaseUrl: string, collectionId: string)
     await db.end();
   }
 }
+
+/** The applier lease row as PostgreSQL holds it: who holds it and until when (PostgreSQL's clock, ms). */
+export async function leaseRow(databaseUrl: string): Promise<{ holder: string; expiresAt: number } | null> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const r = await client.query(`SELECT holder, expires_at FROM applier_lease WHERE name = 'applier'`);
+    const row = r.rows[0] as { holder: string; expires_at: string } | undefined;
+    return row ? { holder: row.holder, expiresAt: Number(row.expires_at) } : null;
+  } finally {
+    await client.end();
+  }
+}

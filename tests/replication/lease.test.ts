@@ -1,11 +1,13 @@
 // The applier lease on a real PostgreSQL store, with a short period so the test runs in about a second:
 // one keeper holds it, the other waits; when the holder loses the store its lease lapses locally before the
-// other can take it (never two holders at once), and the other takes it over within the lease period, then
-// sends only after the rest of the old holder's send bound (one period after the expiry: lease-grace.ts).
+// other can take it (never two holders at once, and the old holder's send signal is aborted before the new one
+// sends), and the other takes it over within the lease period, then sends only after the drain margin past the
+// expiry (lease-grace.ts).
 import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, waitFor } from '../helpers/cluster.js';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { LeaseKeeper } from '../../src/replication/lease-keeper.js';
+import { leaseMargins } from '../../src/replication/lease-grace.js';
 import { createLogger } from '../../src/log/logger.js';
 
 const TIMING = { ttlMs: 600, renewMs: 150 };
@@ -37,8 +39,11 @@ describe('applier lease', () => {
 
     const changes: boolean[] = [];
     a.k.onChange((held) => changes.push(held));
+    const aSends = a.k.sendSignal();
+    expect(aSends.aborted).toBe(false);
     let both = 0;
-    const sampler = setInterval(() => (both += a.k.isHeld() && b.k.isHeld() ? 1 : 0), 5);
+    // Never two holders, and never the new one sending while the old one's requests are not yet aborted.
+    const sampler = setInterval(() => (both += b.k.isHeld() && (a.k.isHeld() || !aSends.aborted) ? 1 : 0), 5);
     try {
       await a.store.close(); // the holder can no longer renew
       const cutAt = Date.now();
@@ -48,9 +53,10 @@ describe('applier lease', () => {
       expect(takeover).toBeLessThan(TIMING.ttlMs + TIMING.renewMs + 500);
       expect(b.k.takeover()?.reason).toMatch(/^the predecessor's lease expired \d+ ms ago/);
       await waitFor('the other keeper to start sending', () => b.k.isHeld(), 10_000, 5);
-      // ...and it sends only once no request of the old holder can be in flight: one period after the expiry.
-      expect(Date.now() - cutAt).toBeGreaterThanOrEqual(TIMING.ttlMs);
-      expect(Date.now() - cutAt).toBeLessThan(2 * TIMING.ttlMs + TIMING.renewMs + 500);
+      // ...once the old holder's requests were aborted (its lease end) and the drain margin after the expiry passed.
+      expect(aSends.aborted).toBe(true);
+      expect(b.k.takeover()!.waitMs).toBeLessThanOrEqual(leaseMargins(TIMING.ttlMs).drainMs);
+      expect(Date.now() - cutAt).toBeLessThan(TIMING.ttlMs + leaseMargins(TIMING.ttlMs).drainMs + TIMING.renewMs + 500);
       expect(a.k.isHeld()).toBe(false);
       expect(changes).toEqual([false]); // told when it lapsed, not only at the next renewal
     } finally {
