@@ -45,7 +45,7 @@ export class ApiHandler {
     }
     switch (route.kind) {
       case 'meta':
-        if (route.op === 'heartbeat' && this.deps.cluster.primary.isUp) return answerHeartbeat(res);
+        if (route.op === 'heartbeat' && this.deps.cluster.primary.isUp) return answerHeartbeat(res, this.deps.cluster.primary.name);
         // Any up node can answer: one that fails to connect (a primary killed a moment ago) is retried on another.
         return this.forwardTo(req, res, 'meta', (tried) => this.deps.router.pickAny(tried), url.pathname === '/api/v1/heartbeat' ? '/api/v2/heartbeat' : url.pathname + url.search, body);
       case 'passthrough':
@@ -261,12 +261,13 @@ export class ApiHandler {
 
 /**
  * Chroma's heartbeat answered by the gateway itself while the health checker holds the primary up: no
- * round trip to a node for the call clients and load balancers make most (docs/architecture.md).
+ * round trip to a node for the call clients and load balancers make most (docs/architecture.md). Like every
+ * answer it names a node: the primary, whose health it vouches for.
  */
-function answerHeartbeat(res: ServerResponse): null {
+function answerHeartbeat(res: ServerResponse, primary: string): null {
   const ns = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1_000)) * 1_000n;
   const body = `{"nanosecond heartbeat":${ns}}`;
-  res.writeHead(200, ['content-type', 'application/json', 'content-length', String(body.length)]);
+  res.writeHead(200, ['content-type', 'application/json', 'content-length', String(body.length), NODE_HEADER, primary]);
   res.end(body);
   return null;
 }
