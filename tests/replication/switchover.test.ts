@@ -32,8 +32,11 @@ describe.each(['sqlite', 'postgres'] as const)('planned switchover (%s store)', 
     expect(await admin(base, 'POST', '/admin/switchover', { to: 'primary' })).toMatchObject({ status: 409, json: { message: 'primary is already the primary' } });
     expect((await admin(base, 'POST', '/admin/switchover', {})).status).toBe(400);
 
-    const stream = new OpenLoopStream(base, created.json.id, { readEveryMs: 20, writeEveryMs: 20 });
-    const otherStream = new OpenLoopStream(base, other.json.id, { readEveryMs: 50, writeEveryMs: 25 });
+    // ~45 writes/s in all, which a primary deciding interleaved single writes sustains on a loaded 2-core
+    // machine: at 90/s and load 12 the new primary decided ~20-30 such writes/s (group commit merges only
+    // consecutive writes to one collection, and these alternate), a backlog grew and writes hit WRITE_TIMEOUT.
+    const stream = new OpenLoopStream(base, created.json.id, { readEveryMs: 20, writeEveryMs: 40 });
+    const otherStream = new OpenLoopStream(base, other.json.id, { readEveryMs: 50, writeEveryMs: 50 });
     stream.start();
     otherStream.start();
     await waitFor('writes acknowledged before the switchover', () => stream.ackedIds().length >= 30, 30_000);
