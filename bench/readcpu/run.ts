@@ -26,7 +26,7 @@ try {
   const targets: Record<string, { url: string; pids: number[] }> = {};
   for (const mode of modes) {
     const port = await freePort();
-    const p = harness.spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/readcpu/variants.ts'), mode, chroma.url, String(port)]);
+    const p = harness.spawn(process.execPath, [...(process.env.VARIANT_FLAGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', join(ROOT, 'bench/readcpu/variants.ts'), mode, chroma.url, String(port)]);
     const url = `http://127.0.0.1:${port}`;
     await waitFor(`variant ${mode}`, async () => (await fetch(`${url}/api/v2/heartbeat`).catch(() => null))?.ok);
     targets[mode] = { url, pids: [p.process.pid!] };
