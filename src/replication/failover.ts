@@ -10,7 +10,7 @@ import type { ClusterRoles, ReplicationStore } from '../store/types.js';
 import type { ReplicationLog } from './log.js';
 import type { ApplierLease } from './lease.js';
 import type { Mutex } from '../util/signal.js';
-import { decide, decideSwitchover, type Decision, type Observations } from './decide.js';
+import { decide, decideSwitchover, type Decision, type Observations, type SwitchoverNodeView } from './decide.js';
 import { errors } from '../errors/catalogue.js';
 
 export interface FailoverDeps {
@@ -111,17 +111,7 @@ export class FailoverCoordinator {
     const stored = await store.readRoles();
     const decision = decide({
       now: this.now(),
-      nodes: cluster.nodes.map((n) => ({
-        id: n.id,
-        name: n.name,
-        health: n.health,
-        syncState: n.syncState,
-        lifecycle: n.lifecycle,
-        lifecycleReason: n.lifecycleReason,
-        appliedSeq: n.appliedSeq,
-        priority: n.priority,
-        lastError: n.lastError,
-      })),
+      nodes: cluster.nodes.map(nodeView),
       primaryId: cluster.primary.id,
       epoch: cluster.epoch,
       stored: { primaryId: stored.primaryId, epoch: stored.epoch },
@@ -155,18 +145,7 @@ export class FailoverCoordinator {
       const v = lease.view();
       return decideSwitchover({
         target: targetName,
-        nodes: cluster.nodes.map((n) => ({
-          id: n.id,
-          name: n.name,
-          health: n.health,
-          syncState: n.syncState,
-          lifecycle: n.lifecycle,
-          lifecycleReason: n.lifecycleReason,
-          appliedSeq: n.appliedSeq,
-          priority: n.priority,
-          lastError: n.lastError,
-          drained: n.drained,
-        })),
+        nodes: cluster.nodes.map(nodeView),
         primaryId: cluster.primary.id,
         committedHead: log.committedHead,
         lease: { held: v.held, holder: v.holder },
@@ -276,4 +255,20 @@ export class FailoverCoordinator {
     events.emit('failover', { from: from.name, to: node.name, reason, at, kind });
     return true;
   }
+}
+
+/** What the decisions (decide.ts) see of a node: a snapshot, so a decision is a function of its inputs. */
+function nodeView(n: ClusterNode): SwitchoverNodeView {
+  return {
+    id: n.id,
+    name: n.name,
+    health: n.health,
+    syncState: n.syncState,
+    lifecycle: n.lifecycle,
+    lifecycleReason: n.lifecycleReason,
+    appliedSeq: n.appliedSeq,
+    priority: n.priority,
+    lastError: n.lastError,
+    drained: n.drained,
+  };
 }

@@ -10,24 +10,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, COLLECTIONS, Harness, PATIENT_PROBES, cliEnv, gatewayUrl, http, waitFor } from '../helpers/cluster.js';
 import { clientLoad, contentOf, seedRecord } from '../helpers/lifecycle.js';
 import { waitStatusInSync } from '../helpers/convergence.js';
+import { fillThroughGateway } from '../helpers/backup.js';
 import { MaintenanceSlot } from '../../src/replication/maintenance.js';
 
 const TOKEN = 'admin-token-for-tests-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
-async function fill(base: string, name: string, records: number, metadata?: Record<string, unknown>) {
-  const c = await http(base, 'POST', COLLECTIONS, { name, metadata });
-  expect(c.status).toBe(200);
-  const recs = Array.from({ length: records }, (_, i) => seedRecord(name, i, 16));
-  const r = await http(base, 'POST', `${COLLECTIONS}/${c.json.id}/add`, {
-    ids: recs.map((x) => x.id),
-    embeddings: recs.map((x) => x.embedding),
-    documents: recs.map((x) => x.document),
-    metadatas: recs.map((x) => x.metadata),
-  });
-  expect(r.status).toBe(201);
-  return c.json.id as string;
-}
+/** A collection of `records` 16-d seed records, created and filled through the gateway. */
+const fill = (base: string, name: string, records: number, metadata?: Record<string, unknown>) =>
+  fillThroughGateway(base, 'default_database', name, records, 16, { metadata });
 
 /** An admin call that may meet the maintenance slot taken (409) by a running pass: retried until it gets in. */
 async function admin(base: string, path: string) {

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, COLLECTIONS, Harness, PATIENT_PROBES, cliEnv, gatewayUrl, http } from '../helpers/cluster.js';
 import { waitStatusInSync } from '../helpers/convergence.js';
+import { fillThroughGateway } from '../helpers/backup.js';
 import { clientLoad, seedRecord } from '../helpers/lifecycle.js';
 
 const run = promisify(execFile);
@@ -21,19 +22,9 @@ async function cli(args: string[], env: Record<string, string> = {}) {
   return r;
 }
 
-async function fill(base: string, name: string, records: number) {
-  const c = await http(base, 'POST', COLLECTIONS, { name });
-  expect(c.status).toBe(200);
-  const recs = Array.from({ length: records }, (_, i) => seedRecord(name, i, 16));
-  const r = await http(base, 'POST', `${COLLECTIONS}/${c.json.id}/add`, {
-    ids: recs.map((x) => x.id),
-    embeddings: recs.map((x) => x.embedding),
-    documents: recs.map((x) => x.document),
-    metadatas: recs.map((x) => x.metadata),
-  });
-  expect(r.status).toBe(201);
-  return c.json.id as string;
-}
+/** A collection of `records` 16-d seed records, created and filled through the gateway. */
+const fill = (base: string, name: string, records: number, metadata?: Record<string, unknown>) =>
+  fillThroughGateway(base, 'default_database', name, records, 16, { metadata });
 
 describe('verify and repair', () => {
   let h: Harness;
